@@ -1,0 +1,127 @@
+"""AKS + Microsoft Entra Workload ID -> Key Vault, in one `pulumi up`.
+
+Reads the stack configuration once (and fails before declaring anything if it is
+invalid), composes the components and exports what a user needs to check the result.
+"""
+
+from pathlib import Path
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import authorization, resources
+
+from workload_id import naming
+from workload_id.cluster import AksCluster
+from workload_id.config import load_config
+from workload_id.identity import WorkloadIdentity
+from workload_id.image import AppImage
+from workload_id.namespace import AppNamespace
+from workload_id.placement import Placement
+from workload_id.registry import ContainerRegistry
+from workload_id.secret_store import SecretStore
+from workload_id.workload import DemoWorkload
+
+APP_DIR = "app"  # the demo image's build context, relative to the project root
+
+config = load_config()
+project, stack = pulumi.get_project(), pulumi.get_stack()
+client = authorization.get_client_config()
+
+group = resources.ResourceGroup(
+    "resource-group",
+    resource_group_name=naming.resource_group_name(config.name_prefix, stack),
+    location=config.location,
+    tags={"project": project, "stack": stack, "managed-by": "pulumi"},
+)
+placement = Placement(
+    resource_group_name=group.name,
+    location=config.location,
+    tags={"project": project, "stack": stack, "managed-by": "pulumi"},
+)
+
+# One random suffix makes the globally unique names (vault, registry) fresh per stack, so a
+# destroy -> up never collides with a soft-deleted vault of the same name.
+suffix = random.RandomString("name-suffix", length=6, special=False, upper=False)
+
+registry = ContainerRegistry(
+    "registry",
+    placement=placement,
+    registry_name=suffix.result.apply(lambda s: naming.registry_name(config.name_prefix, stack, s)),
+    sku=config.acr_sku,
+)
+image = AppImage(
+    "app-image",
+    builder=config.image_builder,
+    context_dir=Path(__file__).resolve().parent.parent / APP_DIR,
+    context_path=APP_DIR,
+    registry=registry,
+)
+store = SecretStore(
+    "secret-store",
+    placement=placement,
+    config=config,
+    vault_name=suffix.result.apply(lambda s: naming.key_vault_name(config.name_prefix, stack, s)),
+    tenant_id=client.tenant_id,
+)
+cluster = AksCluster(
+    "cluster",
+    placement=placement,
+    config=config,
+    cluster_name=naming.cluster_name(config.name_prefix, stack),
+    tenant_id=client.tenant_id,
+    subscription_id=client.subscription_id,
+    registry_id=registry.id,
+)
+identity = WorkloadIdentity(
+    "workload-identity",
+    placement=placement,
+    identity_name=naming.identity_name(config.name_prefix, stack),
+    secret_id=store.secret_id,
+    subscription_id=client.subscription_id,
+)
+namespace = AppNamespace(
+    "app-namespace",
+    placement=placement,
+    cluster=cluster,
+    namespace=config.namespace,
+    deployer_object_id=client.object_id,
+    subscription_id=client.subscription_id,
+)
+demo = DemoWorkload(
+    "demo",
+    namespace=namespace.name,
+    service_account_name=config.service_account_name,
+    identity=identity,
+    resource_group_name=group.name,
+    oidc_issuer_url=cluster.oidc_issuer_url,
+    image=image.ref,
+    vault_uri=store.vault_uri,
+    secret_name=store.secret_name,
+    secret_fingerprint=store.value_fingerprint,
+    retry_budget_seconds=config.app_retry_budget_seconds,
+    job_prerequisites=[identity.secrets_user, cluster.kubelet_acr_pull, store.secret, image.build],
+    provider=namespace.provider,
+)
+
+pulumi.export("resourceGroupName", group.name)
+pulumi.export("clusterName", cluster.name)
+pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
+pulumi.export("workloadIdentityClientId", identity.client_id)
+pulumi.export("keyVaultUri", store.vault_uri)
+pulumi.export("secretName", store.secret_name)
+pulumi.export("image", image.ref)
+pulumi.export("jobNamespace", demo.job_namespace)
+pulumi.export("jobName", demo.job_name)
+pulumi.export(
+    "getCredentialsCommand",
+    pulumi.Output.format(
+        "az aks get-credentials --resource-group {0} --name {1} && kubelogin convert-kubeconfig -l azurecli",
+        group.name,
+        cluster.name,
+    ),
+)
+pulumi.export(
+    "jobLogsCommand",
+    pulumi.Output.format("kubectl logs --namespace {0} job/{1}", demo.job_namespace, demo.job_name),
+)
+pulumi.export("kubeconfig", cluster.kubeconfig)

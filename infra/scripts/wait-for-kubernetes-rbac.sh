@@ -1,0 +1,35 @@
+#!/bin/sh
+# Waits until the deployer may create Jobs in $NAMESPACE, i.e. until a fresh Azure RBAC
+# role assignment has reached the AKS API server (this can take a few minutes).
+# Input: the kubeconfig on stdin. Env: NAMESPACE, TIMEOUT_SECONDS (default 600).
+set -eu
+
+for tool in kubectl kubelogin; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "error: '$tool' is not on PATH; it is needed to reach the AKS API with Entra ID." >&2
+    echo "Install it (az aks install-cli), or keep local accounts: pulumi config set disableLocalAccounts false" >&2
+    exit 127
+  fi
+done
+
+kubeconfig=$(mktemp)
+trap 'rm -f "$kubeconfig"' EXIT
+cat >"$kubeconfig"
+
+deadline=$(($(date +%s) + ${TIMEOUT_SECONDS:-600}))
+delay=5
+while :; do
+  if answer=$(kubectl --kubeconfig "$kubeconfig" auth can-i create jobs.batch --namespace "$NAMESPACE" 2>&1) &&
+    [ "$answer" = "yes" ]; then
+    echo "the deployer can create Jobs in namespace $NAMESPACE"
+    exit 0
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "error: after ${TIMEOUT_SECONDS:-600}s the deployer still cannot create Jobs in namespace $NAMESPACE: $answer" >&2
+    echo "Check the 'Azure Kubernetes Service RBAC Writer' assignment on <cluster>/namespaces/$NAMESPACE and your kubelogin login." >&2
+    exit 1
+  fi
+  echo "waiting for Azure RBAC to propagate ($answer); retrying in ${delay}s" >&2
+  sleep "$delay"
+  [ "$delay" -lt 30 ] && delay=$((delay * 2))
+done

@@ -1,0 +1,144 @@
+"""AKS with the OIDC issuer and workload identity, Entra ID auth and Azure RBAC."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import authorization, containerservice, operationalinsights
+
+from . import roles
+from .config import StackConfig
+from .kubeconfig import decode_kubeconfig, non_interactive_kubeconfig
+from .placement import Placement
+
+
+class AksCluster(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        *,
+        placement: Placement,
+        config: StackConfig,
+        cluster_name: str,
+        tenant_id: pulumi.Input[str],
+        subscription_id: str,
+        registry_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("workloadid:azure:AksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        addon_profiles: dict[str, containerservice.ManagedClusterAddonProfileArgsDict] | None = None
+        if config.monitoring:
+            workspace = operationalinsights.Workspace(
+                f"{name}-logs",
+                resource_group_name=placement.resource_group_name,
+                location=placement.location,
+                tags=placement.tags,
+                sku={"name": "PerGB2018"},
+                retention_in_days=30,
+                opts=child,
+            )
+            addon_profiles = {
+                "omsagent": {
+                    "enabled": True,
+                    "config": {"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"},
+                }
+            }
+
+        system_pool: containerservice.ManagedClusterAgentPoolProfileArgsDict = {
+            "name": "system",
+            "mode": "System",
+            "type": "VirtualMachineScaleSets",
+            "os_type": "Linux",
+            "os_sku": "AzureLinux",
+            "vm_size": config.node_vm_size,
+            "count": config.node_count,
+            "os_disk_type": config.node_os_disk_type,
+        }
+        if config.node_os_disk_size_gb is not None:
+            system_pool["os_disk_size_gb"] = config.node_os_disk_size_gb
+        if config.availability_zones:
+            system_pool["availability_zones"] = list(config.availability_zones)
+
+        self.cluster = containerservice.ManagedCluster(
+            name,
+            resource_name_=cluster_name,
+            resource_group_name=placement.resource_group_name,
+            location=placement.location,
+            tags=placement.tags,
+            dns_prefix=cluster_name,
+            kubernetes_version=config.kubernetes_version,
+            sku={"name": "Base", "tier": config.aks_tier},
+            identity={"type": containerservice.ResourceIdentityType.SYSTEM_ASSIGNED},
+            agent_pool_profiles=[system_pool],
+            # Workload ID: the cluster publishes its service-account token issuer and the
+            # mutating webhook projects a token Entra ID will exchange.
+            oidc_issuer_profile={"enabled": True},
+            security_profile={"workload_identity": {"enabled": True}},
+            # Entra ID for people and pipelines, Azure RBAC for what they may do.
+            enable_rbac=True,
+            aad_profile={"managed": True, "enable_azure_rbac": True, "tenant_id": tenant_id},
+            disable_local_accounts=config.disable_local_accounts,
+            network_profile={
+                "network_plugin": "azure",
+                "network_plugin_mode": "overlay",
+                "network_dataplane": "cilium",
+                "network_policy": "cilium",
+                "load_balancer_sku": "standard",
+            },
+            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
+            api_server_access_profile=(
+                {"authorized_ip_ranges": list(config.authorized_ip_ranges)} if config.authorized_ip_ranges else None
+            ),
+            addon_profiles=addon_profiles,
+            opts=child,
+        )
+
+        self.name = self.cluster.name
+        self.id = self.cluster.id
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
+            lambda p: p.issuer_url if p is not None and p.issuer_url else ""
+        )
+        self.kubelet_object_id = self.cluster.identity_profile.apply(_kubelet_object_id)
+
+        # Nodes pull the demo image with the kubelet identity: AcrPull on this registry only.
+        self.kubelet_acr_pull = authorization.RoleAssignment(
+            f"{name}-kubelet-acrpull",
+            principal_id=self.kubelet_object_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=roles.role_definition_id(subscription_id, roles.ACR_PULL),
+            scope=registry_id,
+            opts=child,
+        )
+
+        if config.disable_local_accounts:
+            user_credentials = containerservice.list_managed_cluster_user_credentials_output(
+                resource_group_name=placement.resource_group_name, resource_name=self.cluster.name, format="exec"
+            )
+            mode = config.kubelogin_mode
+            kubeconfig = user_credentials.apply(lambda c: non_interactive_kubeconfig(c.kubeconfigs[0].value, mode))
+        else:
+            admin_credentials = containerservice.list_managed_cluster_admin_credentials_output(
+                resource_group_name=placement.resource_group_name, resource_name=self.cluster.name
+            )
+            kubeconfig = admin_credentials.apply(lambda c: decode_kubeconfig(c.kubeconfigs[0].value))
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        self.uses_local_accounts = not config.disable_local_accounts
+
+        self.register_outputs(
+            {
+                "name": self.name,
+                "id": self.id,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeletObjectId": self.kubelet_object_id,
+            }
+        )
+
+
+def _kubelet_object_id(profile: object) -> str:
+    identities = profile if isinstance(profile, dict) else {}
+    kubelet = identities.get("kubeletidentity")
+    object_id = getattr(kubelet, "object_id", None)
+    if not object_id:
+        raise ValueError("the cluster reports no kubelet identity (identityProfile.kubeletidentity.objectId)")
+    return object_id

@@ -1,0 +1,309 @@
+"""Stack configuration: read once, validated, typed.
+
+Every key is declared in Pulumi.yaml with its type, default and description. Pulumi
+applies those defaults on a real `pulumi up`; this module repeats them so the program
+behaves the same under unit-test mocks, where Pulumi.yaml defaults are not applied.
+All validation runs before any resource is declared, and every message names the key
+and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import pulumi
+
+ImageBuilder = Literal["acr", "docker"]
+KubeloginMode = Literal["azurecli", "workloadidentity", "spn", "msi", "azd"]
+AksTier = Literal["Free", "Standard", "Premium"]
+AcrSku = Literal["Basic", "Standard", "Premium"]
+OsDiskType = Literal["Managed", "Ephemeral"]
+NetworkDefaultAction = Literal["Allow", "Deny"]
+
+IMAGE_BUILDERS: tuple[ImageBuilder, ...] = ("acr", "docker")
+KUBELOGIN_MODES: tuple[KubeloginMode, ...] = ("azurecli", "workloadidentity", "spn", "msi", "azd")
+AKS_TIERS: tuple[AksTier, ...] = ("Free", "Standard", "Premium")
+ACR_SKUS: tuple[AcrSku, ...] = ("Basic", "Standard", "Premium")
+OS_DISK_TYPES: tuple[OsDiskType, ...] = ("Managed", "Ephemeral")
+NETWORK_DEFAULT_ACTIONS: tuple[NetworkDefaultAction, ...] = ("Allow", "Deny")
+
+# Longest prefix that keeps every derived Azure name within its limit (Key Vault: 24).
+MAX_NAME_PREFIX_LENGTH = 8
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAME_PREFIX = re.compile(r"^[a-z][a-z0-9]*$")
+_LOCATION = re.compile(r"^[a-z][a-z0-9]*$")
+_K8S_VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+_VM_SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and the fix."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Typed, validated view of the stack's configuration."""
+
+    location: str
+    name_prefix: str
+    kubernetes_version: str | None
+    node_vm_size: str
+    node_count: int
+    node_os_disk_type: OsDiskType
+    node_os_disk_size_gb: int | None
+    availability_zones: tuple[str, ...]
+    aks_tier: AksTier
+    authorized_ip_ranges: tuple[str, ...]
+    disable_local_accounts: bool
+    kubelogin_mode: KubeloginMode
+    monitoring: bool
+    acr_sku: AcrSku
+    key_vault_purge_protection: bool
+    key_vault_soft_delete_days: int
+    key_vault_network_default_action: NetworkDefaultAction
+    key_vault_allowed_ip_ranges: tuple[str, ...]
+    secret_name: str
+    secret_value: pulumi.Output[str] | None
+    secret_content_type: str | None
+    secret_expires_on: dt.date | None
+    namespace: str
+    service_account_name: str
+    image_builder: ImageBuilder
+    app_retry_budget_seconds: int
+
+
+# Defaults, identical to those declared in Pulumi.yaml.
+DEFAULTS: Mapping[str, Any] = {
+    "location": "japaneast",
+    "namePrefix": "wid",
+    "kubernetesVersion": "",
+    "nodeVmSize": "Standard_D2s_v5",
+    "nodeCount": 1,
+    "nodeOsDiskType": "Managed",
+    "nodeOsDiskSizeGb": 0,
+    "availabilityZones": [],
+    "aksTier": "Free",
+    "authorizedIpRanges": [],
+    "disableLocalAccounts": True,
+    "kubeloginMode": "azurecli",
+    "monitoring": False,
+    "acrSku": "Basic",
+    "keyVaultPurgeProtection": False,
+    "keyVaultSoftDeleteDays": 7,
+    "keyVaultNetworkDefaultAction": "Allow",
+    "keyVaultAllowedIpRanges": [],
+    "secretName": "demo-secret",
+    "secretContentType": "",
+    "secretExpiresOn": "",
+    "namespace": "workload-identity-demo",
+    "serviceAccountName": "keyvault-reader",
+    "imageBuilder": "acr",
+    "appRetryBudgetSeconds": 300,
+}
+
+
+def _fail(key: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(f"config '{key}': {problem}. Fix: {fix}")
+
+
+class _Reader:
+    """Reads raw values with Pulumi.yaml's defaults and reports errors by key."""
+
+    def __init__(self, config: pulumi.Config) -> None:
+        self._config = config
+
+    def _raw(self, key: str, parse: Callable[[str], Any]) -> Any:
+        try:
+            value = parse(key)
+        except pulumi.ConfigTypeError as err:
+            raise _fail(key, f"is not of the declared type ({err})", "see Pulumi.yaml for its type") from None
+        return DEFAULTS[key] if value is None else value
+
+    def text(self, key: str) -> str:
+        return str(self._raw(key, self._config.get)).strip()
+
+    def integer(self, key: str) -> int:
+        return int(self._raw(key, self._config.get_int))
+
+    def flag(self, key: str) -> bool:
+        return bool(self._raw(key, self._config.get_bool))
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._raw(key, self._config.get_object)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _fail(key, "must be a list of strings", f"pulumi config set --path '{key}[0]' VALUE")
+        return tuple(v.strip() for v in cast(list[str], value))
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.text(key)
+        if value not in choices:
+            raise _fail(key, f"is '{value}', not one of {', '.join(choices)}", f"pulumi config set {key} {choices[0]}")
+        return value
+
+
+def _cidr(key: str, value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError:
+        raise _fail(
+            key, f"'{value}' is not a valid CIDR range", "give ranges like 203.0.113.0/24 or 198.51.100.7/32"
+        ) from None
+
+
+def _dns_label(key: str, value: str) -> str:
+    if len(value) > 63 or not _DNS1123_LABEL.match(value):
+        raise _fail(
+            key,
+            f"'{value}' is not a valid DNS-1123 label",
+            "use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+        )
+    return value
+
+
+def load_config(config: pulumi.Config | None = None, *, today: dt.date | None = None) -> StackConfig:
+    """Read and validate the stack configuration; raise ConfigError on the first bad key."""
+    raw = config if config is not None else pulumi.Config()
+    read = _Reader(raw)
+
+    location = read.text("location").lower()
+    if not _LOCATION.match(location):
+        raise _fail("location", f"'{location}' is not an Azure region name", "use a name like japaneast or westeurope")
+
+    name_prefix = read.text("namePrefix")
+    if not (_NAME_PREFIX.match(name_prefix) and 2 <= len(name_prefix) <= MAX_NAME_PREFIX_LENGTH):
+        raise _fail(
+            "namePrefix",
+            f"'{name_prefix}' must be 2-{MAX_NAME_PREFIX_LENGTH} lowercase letters or digits, starting with a letter",
+            "pulumi config set namePrefix wid (it keeps Key Vault and registry names within their limits)",
+        )
+
+    kubernetes_version = read.text("kubernetesVersion") or None
+    if kubernetes_version is not None and not _K8S_VERSION.match(kubernetes_version):
+        raise _fail(
+            "kubernetesVersion",
+            f"'{kubernetes_version}' is not a version like 1.33 or 1.33.2",
+            "set a supported version (az aks get-versions -l <location>) or remove the key for AKS's default",
+        )
+
+    node_vm_size = read.text("nodeVmSize")
+    if not _VM_SIZE.match(node_vm_size):
+        raise _fail("nodeVmSize", "must be a VM size name", "pulumi config set nodeVmSize Standard_D2s_v5")
+
+    node_count = read.integer("nodeCount")
+    if not 1 <= node_count <= 100:
+        raise _fail("nodeCount", f"is {node_count}, must be between 1 and 100", "pulumi config set nodeCount 1")
+
+    node_os_disk_type = cast(OsDiskType, read.choice("nodeOsDiskType", OS_DISK_TYPES))
+    node_os_disk_size_gb = read.integer("nodeOsDiskSizeGb") or None
+    if node_os_disk_size_gb is not None and not 30 <= node_os_disk_size_gb <= 2048:
+        raise _fail("nodeOsDiskSizeGb", f"is {node_os_disk_size_gb}, must be 30-2048 (or 0 for the default)", "set 0")
+    if node_os_disk_type == "Ephemeral" and node_os_disk_size_gb is None:
+        raise _fail(
+            "nodeOsDiskSizeGb",
+            "must be set when nodeOsDiskType is Ephemeral (the OS disk must fit the VM's cache or temp disk)",
+            "set it to at most the VM size's cache/temp disk size, e.g. 64 for Standard_D4ds_v5",
+        )
+
+    availability_zones = read.texts("availabilityZones")
+    for zone in availability_zones:
+        if zone not in ("1", "2", "3"):
+            raise _fail("availabilityZones", f"'{zone}' is not a zone", 'use a subset of ["1", "2", "3"]')
+
+    aks_tier = cast(AksTier, read.choice("aksTier", AKS_TIERS))
+    authorized_ip_ranges = tuple(_cidr("authorizedIpRanges", r) for r in read.texts("authorizedIpRanges"))
+    disable_local_accounts = read.flag("disableLocalAccounts")
+    kubelogin_mode = cast(KubeloginMode, read.choice("kubeloginMode", KUBELOGIN_MODES))
+    monitoring = read.flag("monitoring")
+    acr_sku = cast(AcrSku, read.choice("acrSku", ACR_SKUS))
+
+    key_vault_purge_protection = read.flag("keyVaultPurgeProtection")
+    key_vault_soft_delete_days = read.integer("keyVaultSoftDeleteDays")
+    if not 7 <= key_vault_soft_delete_days <= 90:
+        raise _fail(
+            "keyVaultSoftDeleteDays",
+            f"is {key_vault_soft_delete_days}, Azure accepts 7-90",
+            "pulumi config set keyVaultSoftDeleteDays 7",
+        )
+    key_vault_network_default_action = cast(
+        NetworkDefaultAction, read.choice("keyVaultNetworkDefaultAction", NETWORK_DEFAULT_ACTIONS)
+    )
+    key_vault_allowed_ip_ranges = tuple(
+        _cidr("keyVaultAllowedIpRanges", r) for r in read.texts("keyVaultAllowedIpRanges")
+    )
+
+    secret_name = read.text("secretName")
+    if not _SECRET_NAME.match(secret_name):
+        raise _fail(
+            "secretName", f"'{secret_name}' is not a Key Vault secret name", "use 1-127 letters, digits and '-'"
+        )
+    secret_value = raw.get_secret("secretValue")
+    secret_content_type = read.text("secretContentType") or None
+    secret_expires_on = _future_date("secretExpiresOn", read.text("secretExpiresOn"), today or dt.date.today())
+
+    namespace = _dns_label("namespace", read.text("namespace"))
+    if namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        raise _fail(
+            "namespace",
+            f"'{namespace}' is a system namespace (the workload identity webhook skips kube-system)",
+            "use a dedicated namespace such as workload-identity-demo",
+        )
+    service_account_name = _dns_label("serviceAccountName", read.text("serviceAccountName"))
+    image_builder = cast(ImageBuilder, read.choice("imageBuilder", IMAGE_BUILDERS))
+
+    app_retry_budget_seconds = read.integer("appRetryBudgetSeconds")
+    if not 30 <= app_retry_budget_seconds <= 1800:
+        raise _fail(
+            "appRetryBudgetSeconds",
+            f"is {app_retry_budget_seconds}, must be 30-1800",
+            "pulumi config set appRetryBudgetSeconds 300 (role assignments can take minutes to propagate)",
+        )
+
+    return StackConfig(
+        location=location,
+        name_prefix=name_prefix,
+        kubernetes_version=kubernetes_version,
+        node_vm_size=node_vm_size,
+        node_count=node_count,
+        node_os_disk_type=node_os_disk_type,
+        node_os_disk_size_gb=node_os_disk_size_gb,
+        availability_zones=availability_zones,
+        aks_tier=aks_tier,
+        authorized_ip_ranges=authorized_ip_ranges,
+        disable_local_accounts=disable_local_accounts,
+        kubelogin_mode=kubelogin_mode,
+        monitoring=monitoring,
+        acr_sku=acr_sku,
+        key_vault_purge_protection=key_vault_purge_protection,
+        key_vault_soft_delete_days=key_vault_soft_delete_days,
+        key_vault_network_default_action=key_vault_network_default_action,
+        key_vault_allowed_ip_ranges=key_vault_allowed_ip_ranges,
+        secret_name=secret_name,
+        secret_value=secret_value,
+        secret_content_type=secret_content_type,
+        secret_expires_on=secret_expires_on,
+        namespace=namespace,
+        service_account_name=service_account_name,
+        image_builder=image_builder,
+        app_retry_budget_seconds=app_retry_budget_seconds,
+    )
+
+
+def _future_date(key: str, value: str, today: dt.date) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        date = dt.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(key, f"'{value}' is not a date", f"pulumi config set {key} 2027-12-31 (YYYY-MM-DD)") from None
+    if date <= today:
+        raise _fail(
+            key, f"{value} is not in the future (Key Vault refuses to return an expired secret)", "set a later date"
+        )
+    return date

@@ -1,0 +1,100 @@
+"""The demo's namespace, created through ARM, and least-privilege Kubernetes access to it.
+
+An AKS managed namespace lets the deployer hold only "Azure Kubernetes Service RBAC
+Writer" on this one namespace: creating a Namespace object through the Kubernetes API
+would need cluster-wide rights (RBAC Writer and RBAC Admin both exclude namespaces/write).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_command as command
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import authorization, containerservice
+
+from . import roles
+from .cluster import AksCluster
+from .placement import Placement
+
+# Pod Security Admission: the strictest built-in profile, enforced, audited and warned.
+POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")} | {
+    f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "audit", "warn")
+}
+
+RBAC_WAIT_SCRIPT = "infra/scripts/wait-for-kubernetes-rbac.sh"
+RBAC_WAIT_SECONDS = 600
+
+
+class AppNamespace(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        *,
+        placement: Placement,
+        cluster: AksCluster,
+        namespace: str,
+        deployer_object_id: pulumi.Input[str],
+        subscription_id: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("workloadid:azure:AppNamespace", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.managed_namespace = containerservice.ManagedNamespace(
+            name,
+            managed_namespace_name=namespace,
+            resource_name_=cluster.name,
+            resource_group_name=placement.resource_group_name,
+            location=placement.location,
+            tags=placement.tags,
+            properties={
+                "labels": POD_SECURITY_LABELS,
+                # Default deny both ways; the workload's own NetworkPolicy opens only DNS and HTTPS out.
+                "default_network_policy": {"ingress": "DenyAll", "egress": "DenyAll"},
+                "default_resource_quota": {
+                    "cpu_request": "1",
+                    "cpu_limit": "2",
+                    "memory_request": "1Gi",
+                    "memory_limit": "2Gi",
+                },
+                "adoption_policy": "Never",
+                "delete_policy": "Delete",
+            },
+            opts=child,
+        )
+        self.name: pulumi.Output[str] = self.managed_namespace.name
+
+        dependencies: list[pulumi.Resource] = [self.managed_namespace]
+        self.deployer_role: authorization.RoleAssignment | None = None
+        if not cluster.uses_local_accounts:
+            # Azure RBAC for Kubernetes: the deployer may write in this namespace only.
+            self.deployer_role = authorization.RoleAssignment(
+                f"{name}-deployer-writer",
+                principal_id=deployer_object_id,
+                # principal_type is left for ARM to look up: the deployer may be a user or a
+                # service principal, and it already exists, so there is no replication race.
+                role_definition_id=roles.role_definition_id(subscription_id, roles.AKS_RBAC_WRITER),
+                scope=pulumi.Output.concat(cluster.id, "/namespaces/", self.name),
+                opts=child,
+            )
+            # New Azure RBAC grants take up to minutes to reach the API server; wait until
+            # the deployer can really create Jobs here before the provider is used.
+            self.rbac_ready = command.local.Command(
+                f"{name}-rbac-ready",
+                create=f"sh {RBAC_WAIT_SCRIPT}",
+                environment={"NAMESPACE": self.name, "TIMEOUT_SECONDS": str(RBAC_WAIT_SECONDS)},
+                stdin=cluster.kubeconfig,
+                triggers=[self.deployer_role.id],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_role]),
+            )
+            dependencies = [self.managed_namespace, self.deployer_role, self.rbac_ready]
+
+        self.provider = k8s.Provider(
+            f"{name}-kubernetes",
+            kubeconfig=cluster.kubeconfig,
+            namespace=self.name,
+            # If the cluster is already gone, let `pulumi destroy` drop its objects from state.
+            delete_unreachable=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),
+        )
+        self.register_outputs({"name": self.name})

@@ -1,0 +1,43 @@
+"""Azure resource names: deterministic, within each service's length and character rules."""
+
+from __future__ import annotations
+
+import re
+
+KEY_VAULT_MAX = 24  # 3-24 chars, letters/digits/hyphens, starts with a letter, no "--"
+REGISTRY_MAX = 50  # 5-50 alphanumerics, globally unique
+CLUSTER_MAX = 63
+SUFFIX_LENGTH = 6  # length of the pulumi-random suffix that makes global names unique
+
+
+def slug(value: str) -> str:
+    """Lowercase letters, digits and single hyphens; safe inside every Azure name used here."""
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9]+", "-", value.lower())).strip("-")
+
+
+def resource_group_name(prefix: str, stack: str) -> str:
+    return f"rg-{prefix}-{slug(stack)}"
+
+
+def cluster_name(prefix: str, stack: str) -> str:
+    return f"aks-{prefix}-{slug(stack)}"[:CLUSTER_MAX].rstrip("-")
+
+
+def identity_name(prefix: str, stack: str) -> str:
+    return f"id-{prefix}-{slug(stack)}-workload"
+
+
+def federated_credential_name(namespace: str, service_account: str) -> str:
+    return f"fic-{namespace}-{service_account}"[:120].rstrip("-")
+
+
+def key_vault_name(prefix: str, stack: str, suffix: str) -> str:
+    """kv-<prefix>-<stack>-<suffix>, the stack part shortened so the whole fits 24 chars."""
+    base = f"kv-{prefix}-{slug(stack)}"[: KEY_VAULT_MAX - len(suffix) - 1].rstrip("-")
+    return f"{base}-{suffix}"
+
+
+def registry_name(prefix: str, stack: str, suffix: str) -> str:
+    """acr<prefix><stack><suffix>, alphanumerics only, shortened to fit 50 chars."""
+    stack_part = re.sub(r"[^a-z0-9]", "", stack.lower())
+    return f"acr{prefix}{stack_part}"[: REGISTRY_MAX - len(suffix)] + suffix

@@ -1,0 +1,13 @@
+"""Built-in Azure role definitions used by the stack (GUIDs are the same in every tenant).
+
+Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+"""
+
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+AKS_RBAC_WRITER = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
+
+
+def role_definition_id(subscription_id: str, role_guid: str) -> str:
+    """The subscription-scoped ARM id that RoleAssignment.role_definition_id expects."""
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"

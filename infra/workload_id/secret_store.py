@@ -1,0 +1,100 @@
+"""Key Vault in Azure RBAC mode holding the demo secret."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import keyvault
+
+from .config import StackConfig
+from .placement import Placement
+
+FINGERPRINT_LENGTH = 12
+
+
+def fingerprint(value: str) -> str:
+    """First hex characters of SHA-256: lets the demo app prove what it read without showing it."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+class SecretStore(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        *,
+        placement: Placement,
+        config: StackConfig,
+        vault_name: pulumi.Input[str],
+        tenant_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("workloadid:azure:SecretStore", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        network_acls: keyvault.NetworkRuleSetArgsDict = {
+            "default_action": config.key_vault_network_default_action,
+            "bypass": "None",
+            "ip_rules": [{"value": cidr} for cidr in config.key_vault_allowed_ip_ranges],
+        }
+        vault_properties: keyvault.VaultPropertiesArgsDict = {
+            "tenant_id": tenant_id,
+            "sku": {"family": keyvault.SkuFamily.A, "name": keyvault.SkuName.STANDARD},
+            # Data-plane access by Azure role assignments only; no access policies.
+            "enable_rbac_authorization": True,
+            "access_policies": [],
+            "enable_soft_delete": True,
+            "soft_delete_retention_in_days": config.key_vault_soft_delete_days,
+            # ARM rejects an explicit false: purge protection can only be switched on.
+            "enable_purge_protection": True if config.key_vault_purge_protection else None,
+            "network_acls": network_acls,
+            "public_network_access": "Enabled",
+        }
+        self.vault = keyvault.Vault(
+            f"{name}-vault",
+            vault_name=vault_name,
+            resource_group_name=placement.resource_group_name,
+            location=placement.location,
+            tags=placement.tags,
+            properties=vault_properties,
+            opts=child,
+        )
+
+        if config.secret_value is not None:
+            value: pulumi.Output[str] = pulumi.Output.secret(config.secret_value)
+        else:
+            generated = random.RandomPassword(f"{name}-value", length=32, special=False, opts=child)
+            value = pulumi.Output.secret(generated.result)
+
+        attributes: keyvault.SecretAttributesArgsDict = {"enabled": True}
+        if config.secret_expires_on is not None:
+            attributes["expires"] = calendar.timegm(config.secret_expires_on.timetuple())
+        properties: keyvault.SecretPropertiesArgsDict = {"value": value, "attributes": attributes}
+        if config.secret_content_type is not None:
+            properties["content_type"] = config.secret_content_type
+
+        self.secret = keyvault.Secret(
+            f"{name}-secret",
+            secret_name=config.secret_name,
+            vault_name=self.vault.name,
+            resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
+            properties=properties,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["properties"]),
+        )
+
+        self.vault_id = self.vault.id
+        self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri or "")
+        self.secret_id = self.secret.id
+        self.secret_name = self.secret.name
+        self.value_fingerprint = pulumi.Output.secret(value.apply(fingerprint))
+        self.register_outputs(
+            {
+                "vaultId": self.vault_id,
+                "vaultUri": self.vault_uri,
+                "secretId": self.secret_id,
+                "secretName": self.secret_name,
+            }
+        )
