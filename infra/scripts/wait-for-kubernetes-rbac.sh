@@ -1,7 +1,8 @@
 #!/bin/sh
 # Waits until the deployer may create Jobs in $NAMESPACE, i.e. until a fresh Azure RBAC
 # role assignment has reached the AKS API server (this can take a few minutes).
-# Input: the kubeconfig on stdin. Env: NAMESPACE, TIMEOUT_SECONDS (default 600).
+# Input: the kubeconfig on stdin. Env: NAMESPACE, TIMEOUT_SECONDS (default 600),
+# FIRST_DELAY_SECONDS (default 5; doubles up to 40).
 set -eu
 
 for tool in kubectl kubelogin; do
@@ -17,7 +18,7 @@ trap 'rm -f "$kubeconfig"' EXIT
 cat >"$kubeconfig"
 
 deadline=$(($(date +%s) + ${TIMEOUT_SECONDS:-600}))
-delay=5
+delay=${FIRST_DELAY_SECONDS:-5}
 while :; do
   if answer=$(kubectl --kubeconfig "$kubeconfig" auth can-i create jobs.batch --namespace "$NAMESPACE" 2>&1) &&
     [ "$answer" = "yes" ]; then
@@ -31,5 +32,5 @@ while :; do
   fi
   echo "waiting for Azure RBAC to propagate ($answer); retrying in ${delay}s" >&2
   sleep "$delay"
-  [ "$delay" -lt 30 ] && delay=$((delay * 2))
+  if [ "$delay" -lt 40 ]; then delay=$((delay * 2)); fi
 done

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import authorization, containerservice, operationalinsights
+from pulumi_azure_native import authorization, containerservice, network, operationalinsights
 
 from . import roles
 from .config import StackConfig
@@ -133,6 +133,25 @@ class AksCluster(pulumi.ComponentResource):
                 "kubeletObjectId": self.kubelet_object_id,
             }
         )
+
+
+def egress_ips(cluster: containerservice.ManagedCluster) -> pulumi.Output[list[str]]:
+    """The public IPs the cluster's pods leave through (its managed outbound load balancer)."""
+
+    def lookup(profile: containerservice.outputs.ContainerServiceNetworkProfileResponse | None) -> pulumi.Output:
+        balancer = profile.load_balancer_profile if profile is not None else None
+        ids = [ref.id for ref in (balancer.effective_outbound_ips if balancer else []) if ref.id]
+        if not ids:
+            raise ValueError("the cluster reports no outbound IPs (networkProfile.loadBalancerProfile)")
+        addresses = [
+            network.get_public_ip_address_output(
+                resource_group_name=rid.split("/")[4], public_ip_address_name=rid.split("/")[-1]
+            ).apply(lambda ip: ip.ip_address or "")
+            for rid in ids
+        ]
+        return pulumi.Output.all(*addresses)
+
+    return cluster.network_profile.apply(lookup)
 
 
 def _kubelet_object_id(profile: object) -> str:

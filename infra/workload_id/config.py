@@ -9,7 +9,6 @@ and says how to fix it.
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
@@ -72,7 +71,7 @@ class StackConfig:
     secret_name: str
     secret_value: pulumi.Output[str] | None
     secret_content_type: str | None
-    secret_expires_on: dt.date | None
+    secret_expiry_days: int | None
     namespace: str
     service_account_name: str
     image_builder: ImageBuilder
@@ -101,7 +100,7 @@ DEFAULTS: Mapping[str, Any] = {
     "keyVaultAllowedIpRanges": [],
     "secretName": "demo-secret",
     "secretContentType": "",
-    "secretExpiresOn": "",
+    "secretExpiryDays": 0,
     "namespace": "workload-identity-demo",
     "serviceAccountName": "keyvault-reader",
     "imageBuilder": "acr",
@@ -148,13 +147,26 @@ class _Reader:
         return value
 
 
+# RFC 5737 / RFC 3849 documentation ranges: placeholders, never anyone's real address.
+_DOCUMENTATION_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
 def _cidr(key: str, value: str) -> str:
     try:
-        return str(ipaddress.ip_network(value, strict=True))
+        network = ipaddress.ip_network(value, strict=True)
     except ValueError:
         raise _fail(
-            key, f"'{value}' is not a valid CIDR range", "give ranges like 203.0.113.0/24 or 198.51.100.7/32"
+            key, f"'{value}' is not a valid CIDR range", "give ranges like 52.140.10.0/24 or 20.43.7.9/32"
         ) from None
+    if any(network.version == doc.version and network.subnet_of(doc) for doc in _DOCUMENTATION_RANGES):  # type: ignore[arg-type]
+        raise _fail(
+            key,
+            f"'{value}' is a documentation placeholder, not a real address range",
+            f"set your own egress range(s): pulumi config set --path '{key}[0]' <your public IP>/32",
+        )
+    return str(network)
 
 
 def _dns_label(key: str, value: str) -> str:
@@ -167,7 +179,7 @@ def _dns_label(key: str, value: str) -> str:
     return value
 
 
-def load_config(config: pulumi.Config | None = None, *, today: dt.date | None = None) -> StackConfig:
+def load_config(config: pulumi.Config | None = None) -> StackConfig:
     """Read and validate the stack configuration; raise ConfigError on the first bad key."""
     raw = config if config is not None else pulumi.Config()
     read = _Reader(raw)
@@ -245,7 +257,13 @@ def load_config(config: pulumi.Config | None = None, *, today: dt.date | None = 
         )
     secret_value = raw.get_secret("secretValue")
     secret_content_type = read.text("secretContentType") or None
-    secret_expires_on = _future_date("secretExpiresOn", read.text("secretExpiresOn"), today or dt.date.today())
+    secret_expiry_days = read.integer("secretExpiryDays") or None
+    if secret_expiry_days is not None and not 1 <= secret_expiry_days <= 3650:
+        raise _fail(
+            "secretExpiryDays",
+            f"is {secret_expiry_days}, must be 1-3650 (or 0 for no expiry)",
+            "pulumi config set secretExpiryDays 90",
+        )
 
     namespace = _dns_label("namespace", read.text("namespace"))
     if namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -287,23 +305,9 @@ def load_config(config: pulumi.Config | None = None, *, today: dt.date | None = 
         secret_name=secret_name,
         secret_value=secret_value,
         secret_content_type=secret_content_type,
-        secret_expires_on=secret_expires_on,
+        secret_expiry_days=secret_expiry_days,
         namespace=namespace,
         service_account_name=service_account_name,
         image_builder=image_builder,
         app_retry_budget_seconds=app_retry_budget_seconds,
     )
-
-
-def _future_date(key: str, value: str, today: dt.date) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        date = dt.date.fromisoformat(value)
-    except ValueError:
-        raise _fail(key, f"'{value}' is not a date", f"pulumi config set {key} 2027-12-31 (YYYY-MM-DD)") from None
-    if date <= today:
-        raise _fail(
-            key, f"{value} is not in the future (Key Vault refuses to return an expired secret)", "set a later date"
-        )
-    return date

@@ -7,6 +7,7 @@ import re
 KEY_VAULT_MAX = 24  # 3-24 chars, letters/digits/hyphens, starts with a letter, no "--"
 REGISTRY_MAX = 50  # 5-50 alphanumerics, globally unique
 CLUSTER_MAX = 63
+RESOURCE_GROUP_MAX = 90
 SUFFIX_LENGTH = 6  # length of the pulumi-random suffix that makes global names unique
 
 
@@ -16,7 +17,7 @@ def slug(value: str) -> str:
 
 
 def resource_group_name(prefix: str, stack: str) -> str:
-    return f"rg-{prefix}-{slug(stack)}"
+    return f"rg-{prefix}-{slug(stack)}"[:RESOURCE_GROUP_MAX].rstrip("-")
 
 
 def cluster_name(prefix: str, stack: str) -> str:
@@ -24,7 +25,7 @@ def cluster_name(prefix: str, stack: str) -> str:
 
 
 def identity_name(prefix: str, stack: str) -> str:
-    return f"id-{prefix}-{slug(stack)}-workload"
+    return f"id-{prefix}-{slug(stack)}"[:119].rstrip("-") + "-workload"
 
 
 def federated_credential_name(namespace: str, service_account: str) -> str:

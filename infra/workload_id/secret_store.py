@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import calendar
 import hashlib
+from collections.abc import Sequence
 
 import pulumi
+import pulumi_command as command
 import pulumi_random as random
 from pulumi_azure_native import keyvault
 
@@ -13,6 +14,7 @@ from .config import StackConfig
 from .placement import Placement
 
 FINGERPRINT_LENGTH = 12
+EXPIRY_SCRIPT = "infra/scripts/expiry-epoch.sh"
 
 
 def fingerprint(value: str) -> str:
@@ -29,15 +31,22 @@ class SecretStore(pulumi.ComponentResource):
         config: StackConfig,
         vault_name: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
+        allowed_ips: pulumi.Input[Sequence[str]] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """allowed_ips: addresses let through the firewall besides the configured ranges
+        (the cluster's egress IPs when the default action is Deny)."""
         super().__init__("workloadid:azure:SecretStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        configured = list(config.key_vault_allowed_ip_ranges)
         network_acls: keyvault.NetworkRuleSetArgsDict = {
             "default_action": config.key_vault_network_default_action,
+            # Nothing bypasses the firewall; secrets are written through ARM, which it does not gate.
             "bypass": "None",
-            "ip_rules": [{"value": cidr} for cidr in config.key_vault_allowed_ip_ranges],
+            "ip_rules": pulumi.Output.from_input(allowed_ips).apply(
+                lambda extra: [keyvault.IPRuleArgsDict(value=ip) for ip in sorted({*configured, *extra})]
+            ),
         }
         vault_properties: keyvault.VaultPropertiesArgsDict = {
             "tenant_id": tenant_id,
@@ -69,8 +78,16 @@ class SecretStore(pulumi.ComponentResource):
             value = pulumi.Output.secret(generated.result)
 
         attributes: keyvault.SecretAttributesArgsDict = {"enabled": True}
-        if config.secret_expires_on is not None:
-            attributes["expires"] = calendar.timegm(config.secret_expires_on.timetuple())
+        if config.secret_expiry_days is not None:
+            # "now + N days" computed once and kept in state, so a re-run is not a diff.
+            expiry = command.local.Command(
+                f"{name}-expiry",
+                create=f"sh {EXPIRY_SCRIPT}",
+                environment={"EXPIRY_DAYS": str(config.secret_expiry_days)},
+                triggers=[config.secret_expiry_days],
+                opts=child,
+            )
+            attributes["expires"] = expiry.stdout.apply(lambda out: int(out.strip()))
         properties: keyvault.SecretPropertiesArgsDict = {"value": value, "attributes": attributes}
         if config.secret_content_type is not None:
             properties["content_type"] = config.secret_content_type

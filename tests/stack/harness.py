@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import runpy
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +29,11 @@ from pulumi.runtime.sync_await import _sync_await
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "infra" / "__main__.py"
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+
+# Pulumi runs runpy.run_path("infra/"), which puts infra/ on sys.path; do the same here so
+# the program's imports resolve identically under pytest and from plain `python -m`.
+if str(ROOT / "infra") not in sys.path:
+    sys.path.insert(0, str(ROOT / "infra"))
 
 SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -160,6 +167,18 @@ class AzureMocks(pulumi.runtime.Mocks):
                         f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{kubelet_name}",
                     }
                 },
+                "networkProfile": {
+                    **plain.get("networkProfile", {}),
+                    "loadBalancerProfile": {
+                        "effectiveOutboundIPs": [
+                            {
+                                "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/MC_{rg}_{cluster}_"
+                                f"{plain['location']}/providers/Microsoft.Network/publicIPAddresses/"
+                                f"{stable_uuid('egress', cluster)}"
+                            }
+                        ]
+                    },
+                },
                 "identity": {
                     "type": "SystemAssigned",
                     "principalId": stable_uuid("cluster-principal", cluster),
@@ -196,7 +215,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         elif typ == "command:local:Command":
             rid = name
             env = plain.get("environment") or {}
-            if "IMAGE_TAG" in env:  # ACR Tasks build: prints the pushed digest
+            if "EXPIRY_DAYS" in env:  # now + N days, as Unix time (now = 2026-11-24T00:00:00Z)
+                state["stdout"] = str(1_795_478_400 + int(env["EXPIRY_DAYS"]) * 86400)
+            elif "IMAGE_TAG" in env:  # ACR Tasks build: prints the pushed digest
                 state["stdout"] = "sha256:" + hashlib.sha256(env["IMAGE_TAG"].encode()).hexdigest()
             elif str(plain.get("create", "")).endswith("acr-token.sh"):
                 state["stdout"] = "eyJhbGciOiJSUzI1NiJ9.mock-acr-access-token"
@@ -237,12 +258,16 @@ class AzureMocks(pulumi.runtime.Mocks):
                 else admin_kubeconfig(cluster, server)
             )
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
+        if args.token == "azure-native:network:getPublicIPAddress":
+            address = int(hashlib.sha256(plain["publicIpAddressName"].encode()).hexdigest()[:4], 16)
+            return {"name": plain["publicIpAddressName"], "ipAddress": f"20.78.{address // 256}.{address % 256}"}, []
         raise AssertionError(f"unexpected invoke {args.token}")
 
 
 @dataclass
 class Registered:
     urn: str
+    id: str
     type: str
     name: str
     custom: bool
@@ -322,6 +347,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.registered.append(
                 Registered(
                     urn=urn,
+                    id=response.id,
                     type=request.type,
                     name=request.name,
                     custom=request.custom,
@@ -343,6 +369,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().Invoke(request)
 
 
+class EvaluationFailed(Exception):
+    """The program raised; carries what had been declared (and invoked) before it did."""
+
+    def __init__(self, cause: BaseException, resources: list[Registered], invokes: list[str]) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.resources = resources
+        self.invokes = invokes
+
+
 def evaluate(
     config: Mapping[str, Any] | None = None,
     *,
@@ -354,8 +390,6 @@ def evaluate(
 
     Config values are given as on the command line (strings, or JSON-able lists/bools).
     """
-    import json
-
     all_config = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
     for key, value in (secrets or {}).items():
         all_config[f"{PROJECT}:{key}"] = value
@@ -378,7 +412,10 @@ def evaluate(
             if await output.is_secret():
                 secret_exports.add(key)
 
-    _sync_await(run_pulumi_func(run))
+    try:
+        _sync_await(run_pulumi_func(run))
+    except Exception as err:
+        raise EvaluationFailed(err, monitor.registered, monitor.invokes) from err
     return Evaluation(
         resources=monitor.registered, invokes=monitor.invokes, exports=resolved, secret_exports=secret_exports
     )

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The whole test suite, offline and from a clean checkout: installs the toolchain into
+# .venv (and checkov into .venv-checkov) when the requirements change, runs every quality
+# gate, then the tests. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=.venv
+checkov_venv=.venv-checkov
+manifests=build/manifests
+
+install() { # install VENV STAMP_NAME REQUIREMENTS...
+  local venv=$1 stamp=$1/.requirements.sha256 wanted
+  shift
+  wanted=$(cat "$@" | sha256sum)
+  if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    echo "== installing $* into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    local req args=()
+    for req in "$@"; do args+=(-r "$req"); done
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}"
+    echo "$wanted" >"$stamp"
+  fi
+}
+
+install "$venv" requirements.txt requirements-dev.txt app/requirements.txt
+install "$checkov_venv" requirements-checkov.txt
+export PATH="$PWD/$venv/bin:$PATH"
+
+gate() { # gate NAME COMMAND...
+  local name=$1
+  shift
+  echo "== $name"
+  "$@"
+}
+
+gate "ruff check" ruff check .
+gate "ruff format" ruff format --check .
+gate "pyright" pyright
+gate "shellcheck" shellcheck infra/scripts/*.sh scripts/*.sh .ci/run
+gate "hadolint app/Dockerfile" hadolint app/Dockerfile
+gate "checkov app/Dockerfile" "$checkov_venv/bin/checkov" --config-file .checkov.yaml --framework dockerfile -f app/Dockerfile
+rm -rf "$manifests"
+gate "render Kubernetes manifests" python -m tests.gates.render "$manifests" >/dev/null
+for stack_dir in "$manifests"/*/; do
+  version=$(cat "$stack_dir/KUBERNETES_VERSION")
+  gate "kubernetes-validate --strict ${stack_dir} (Kubernetes $version)" \
+    kubernetes-validate --strict --quiet --kubernetes-version "$version" "$stack_dir"*.yaml
+done
+gate "checkov Kubernetes manifests" "$checkov_venv/bin/checkov" --config-file .checkov.yaml --framework kubernetes -d "$manifests"
+gate "pytest" python -m pytest "$@"

@@ -1,0 +1,137 @@
+"""Config is read once, validated before anything is declared, and errors name the key and the fix."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from tests.stack.harness import PROJECT, ROOT, EvaluationFailed, evaluate
+from workload_id.config import DEFAULTS, MAX_NAME_PREFIX_LENGTH, ConfigError, StackConfig, load_config
+
+
+def load(values: dict[str, Any] | None = None, secrets: dict[str, str] | None = None) -> StackConfig:
+    raw = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in (values or {}).items()}
+    raw |= {f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()}
+    pulumi.runtime.set_all_config(raw, [f"{PROJECT}:{k}" for k in secrets or {}])
+    return load_config(pulumi.Config(PROJECT))
+
+
+def test_defaults_give_a_cheap_working_dev_config() -> None:
+    config = load()
+    assert config.location == "japaneast"
+    assert config.node_count == 1
+    assert config.disable_local_accounts is True
+    assert config.kubelogin_mode == "azurecli"
+    assert config.image_builder == "acr"
+    assert config.secret_value is None
+    assert config.authorized_ip_ranges == ()
+
+
+def test_every_key_is_declared_in_pulumi_yaml_with_type_description_and_the_same_default() -> None:
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert set(declared) == set(DEFAULTS) | {"secretValue"}
+    for key, spec in declared.items():
+        assert spec.get("description"), key
+        assert spec.get("type") in ("string", "integer", "boolean", "array"), key
+        if key != "secretValue":
+            assert spec["default"] == DEFAULTS[key], key
+    assert declared["secretValue"]["secret"] is True
+
+
+@pytest.mark.parametrize("stack_file", sorted(ROOT.glob("Pulumi.*.yaml")), ids=lambda p: p.name)
+def test_stack_files_set_only_declared_keys_and_load_cleanly(stack_file: Any) -> None:
+    values = yaml.safe_load(stack_file.read_text())["config"]
+    prefix = f"{PROJECT}:"
+    assert all(k.startswith(prefix) for k in values), "stack files configure only this project"
+    config = load({k.removeprefix(prefix): v for k, v in values.items()})
+    assert isinstance(config, StackConfig)
+
+
+def test_given_values_are_typed_and_normalised() -> None:
+    config = load(
+        {
+            "location": "WestEurope",
+            "nodeCount": "3",
+            "availabilityZones": ["1", "2", "3"],
+            "authorizedIpRanges": ["52.140.10.0/24", "20.43.7.9/32"],
+            "disableLocalAccounts": "false",
+            "secretExpiryDays": "90",
+            "kubernetesVersion": "1.33",
+        },
+        secrets={"secretValue": "s3cr3t"},
+    )
+    assert config.location == "westeurope"
+    assert config.node_count == 3
+    assert config.availability_zones == ("1", "2", "3")
+    assert config.authorized_ip_ranges == ("52.140.10.0/24", "20.43.7.9/32")
+    assert config.disable_local_accounts is False
+    assert config.secret_expiry_days == 90
+    assert config.kubernetes_version == "1.33"
+    assert isinstance(config.secret_value, pulumi.Output)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("location", "", "not an Azure region"),
+        ("location", "west europe", "not an Azure region"),
+        ("namePrefix", "W", "lowercase"),
+        ("namePrefix", "a" * (MAX_NAME_PREFIX_LENGTH + 1), "lowercase"),
+        ("namePrefix", "1abc", "starting with a letter"),
+        ("kubernetesVersion", "latest", "not a version"),
+        ("nodeVmSize", "", "VM size"),
+        ("nodeCount", "0", "between 1 and 100"),
+        ("nodeCount", "three", "declared type"),
+        ("nodeOsDiskType", "Fast", "not one of Managed, Ephemeral"),
+        ("nodeOsDiskSizeGb", "5000", "30-2048"),
+        ("nodeOsDiskSizeGb", "10", "30-2048"),
+        ("availabilityZones", ["4"], "is not a zone"),
+        ("availabilityZones", "1", "list of strings"),
+        ("aksTier", "Gold", "not one of Free, Standard, Premium"),
+        ("authorizedIpRanges", ["10.0.0.300/24"], "not a valid CIDR"),
+        ("authorizedIpRanges", ["10.0.0.1/24"], "not a valid CIDR"),  # host bits set: a typo, not a range
+        ("disableLocalAccounts", "maybe", "declared type"),
+        ("kubeloginMode", "devicecode", "not one of azurecli"),
+        ("acrSku", "Classic", "not one of Basic"),
+        ("keyVaultSoftDeleteDays", "3", "7-90"),
+        ("keyVaultNetworkDefaultAction", "Block", "not one of Allow, Deny"),
+        ("keyVaultAllowedIpRanges", ["example.com"], "not a valid CIDR"),
+        ("secretName", "demo_secret", "not a Key Vault secret name"),
+        ("secretExpiryDays", "-1", "1-3650"),
+        ("secretExpiryDays", "5000", "1-3650"),
+        ("authorizedIpRanges", ["203.0.113.0/24"], "documentation placeholder"),
+        ("keyVaultAllowedIpRanges", ["198.51.100.7/32"], "documentation placeholder"),
+        ("namespace", "Demo", "DNS-1123"),
+        ("namespace", "a" * 64, "DNS-1123"),
+        ("namespace", "kube-system", "system namespace"),
+        ("namespace", "default", "system namespace"),
+        ("serviceAccountName", "reader-", "DNS-1123"),
+        ("imageBuilder", "kaniko", "not one of acr, docker"),
+        ("appRetryBudgetSeconds", "5", "30-1800"),
+    ],
+)
+def test_bad_input_fails_early_naming_the_key_and_the_fix(key: str, value: Any, fragment: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load({key: value})
+    message = str(raised.value)
+    assert message.startswith(f"config '{key}': ")
+    assert fragment in message
+    assert "Fix: " in message
+
+
+def test_ephemeral_os_disk_needs_an_explicit_size() -> None:
+    with pytest.raises(ConfigError, match=r"^config 'nodeOsDiskSizeGb': must be set when nodeOsDiskType is Ephemeral"):
+        load({"nodeOsDiskType": "Ephemeral"})
+    assert load({"nodeOsDiskType": "Ephemeral", "nodeOsDiskSizeGb": "64"}).node_os_disk_size_gb == 64
+
+
+def test_invalid_config_declares_no_resource_and_calls_nothing() -> None:
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate({"namespace": "kube-system"})
+    assert isinstance(raised.value.cause, ConfigError)
+    assert raised.value.resources == []
+    assert raised.value.invokes == []

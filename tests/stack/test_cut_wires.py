@@ -1,0 +1,201 @@
+"""Cut one wire at a time in the real program and prove the wiring checks notice.
+
+Each case wraps one resource constructor (or one constant) so that a single input is
+wrong, exactly the kind of mistake that surfaces only minutes into a real deployment.
+A wiring suite that stays green here would be decoration, not a test.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_kubernetes as k8s
+import pytest
+
+from tests.stack import wiring
+from tests.stack.harness import Evaluation, evaluate
+from workload_id import roles, workload
+
+
+def tamper(monkeypatch: pytest.MonkeyPatch, module: Any, cls_name: str, edit: Callable[[str, dict], None]) -> None:
+    """Replace module.cls_name with a constructor that lets `edit(name, kwargs)` change the inputs."""
+    original = getattr(module, cls_name)
+
+    def constructor(name: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs = copy.copy(kwargs)
+        edit(name, kwargs)
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(module, cls_name, constructor)
+
+
+def strip_trailing_slash(name: str, kw: dict) -> None:
+    kw["issuer"] = pulumi.Output.from_input(kw["issuer"]).apply(lambda s: s.rstrip("/"))
+
+
+def subject_in_default_namespace(name: str, kw: dict) -> None:
+    subject = pulumi.Output.from_input(kw["subject"])
+    kw["subject"] = subject.apply(lambda s: s.replace(":workload-identity-demo:", ":default:"))
+
+
+def wrong_audience(name: str, kw: dict) -> None:
+    kw["audiences"] = ["api://AzureADTokenExchangeX"]
+
+
+def drop_client_id_annotation(name: str, kw: dict) -> None:
+    kw["metadata"] = {**kw["metadata"], "annotations": {}}
+
+
+def job_edit(edit: Callable[[dict], None]) -> Callable[[str, dict], None]:
+    def apply(name: str, kw: dict) -> None:
+        spec = copy.deepcopy({k: v for k, v in kw["spec"].items() if k != "template"})
+        template = kw["spec"]["template"]
+        pod = dict(template["spec"])
+        spec["template"] = {"metadata": copy.deepcopy(template["metadata"]), "spec": pod}
+        edit(spec)
+        kw["spec"] = spec
+
+    return apply
+
+
+def drop_pod_label(spec: dict) -> None:
+    spec["template"]["metadata"]["labels"].pop("azure.workload.identity/use")
+
+
+def run_as_default_service_account(spec: dict) -> None:
+    spec["template"]["spec"]["service_account_name"] = "default"
+
+
+def drop_dependency(kind: str) -> Callable[[str, dict], None]:
+    def apply(name: str, kw: dict) -> None:
+        opts: pulumi.ResourceOptions = kw["opts"]
+        kept = [d for d in opts.depends_on or [] if kind not in type(d).__name__]  # type: ignore[union-attr]
+        kw["opts"] = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions())
+        kw["opts"].depends_on = kept
+
+    return apply
+
+
+def plain_secret_name(spec: dict) -> None:
+    (container,) = spec["template"]["spec"]["containers"]
+    container["env"] = [
+        {"name": e["name"], "value": "demo-secret"} if e["name"] == "SECRET_NAME" else e for e in container["env"]
+    ]
+
+
+def plain_image(spec: dict) -> None:
+    (container,) = spec["template"]["spec"]["containers"]
+    container["image"] = "acrwiddev.azurecr.io/keyvault-reader-demo:0123456789abcdef@sha256:" + "0" * 64
+
+
+def both(*edits: Callable[[str, dict], None]) -> Callable[[str, dict], None]:
+    def apply(name: str, kw: dict) -> None:
+        for edit in edits:
+            edit(name, kw)
+
+    return apply
+
+
+def secrets_user_on_kubelet(name: str, kw: dict) -> None:
+    if name.endswith("secrets-user"):
+        kw["principal_id"] = "11111111-2222-3333-4444-555555555555"
+
+
+def secrets_user_on_vault_group(name: str, kw: dict) -> None:
+    if name.endswith("secrets-user"):
+        kw["scope"] = pulumi.Output.from_input(kw["scope"]).apply(lambda s: s.split("/providers/")[0])
+
+
+def acr_pull_on_identity(name: str, kw: dict) -> None:
+    if name.endswith("kubelet-acrpull"):
+        kw["principal_id"] = "11111111-2222-3333-4444-555555555555"
+
+
+CUTS: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], Callable[[Evaluation], None]]] = {
+    "issuer without trailing slash": (
+        lambda mp: tamper(mp, managedidentity, "FederatedIdentityCredential", strip_trailing_slash),
+        wiring.check_federation,
+    ),
+    "subject in another namespace": (
+        lambda mp: tamper(mp, managedidentity, "FederatedIdentityCredential", subject_in_default_namespace),
+        wiring.check_federation,
+    ),
+    "wrong audience": (
+        lambda mp: tamper(mp, managedidentity, "FederatedIdentityCredential", wrong_audience),
+        wiring.check_federation,
+    ),
+    "audience constant": (
+        lambda mp: mp.setattr(workload, "TOKEN_EXCHANGE_AUDIENCE", "api://AzureAD"),
+        wiring.check_federation,
+    ),
+    "no client-id annotation": (
+        lambda mp: tamper(mp, k8s.core.v1, "ServiceAccount", drop_client_id_annotation),
+        wiring.check_service_account_and_pod_label,
+    ),
+    "pod label missing": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", job_edit(drop_pod_label)),
+        wiring.check_service_account_and_pod_label,
+    ),
+    "pod label key typo": (
+        lambda mp: mp.setattr(workload, "WORKLOAD_IDENTITY_USE_LABEL", "azure.workload.identity/enabled"),
+        wiring.check_service_account_and_pod_label,
+    ),
+    "Job runs as the default ServiceAccount": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", job_edit(run_as_default_service_account)),
+        wiring.check_federation,
+    ),
+    "Secrets User on another principal": (
+        lambda mp: tamper(mp, authorization, "RoleAssignment", secrets_user_on_kubelet),
+        wiring.check_roles,
+    ),
+    "Secrets User at resource-group scope": (
+        lambda mp: tamper(mp, authorization, "RoleAssignment", secrets_user_on_vault_group),
+        wiring.check_roles,
+    ),
+    "AcrPull on another principal": (
+        lambda mp: tamper(mp, authorization, "RoleAssignment", acr_pull_on_identity),
+        wiring.check_roles,
+    ),
+    "Secrets User role GUID": (
+        lambda mp: mp.setattr(roles, "KEY_VAULT_SECRETS_USER", "21090545-7ca7-4776-b22c-e363652d74d2"),
+        wiring.check_roles,
+    ),
+    "Job does not wait for the federated credential": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", drop_dependency("FederatedIdentityCredential")),
+        wiring.check_job_waits_for_the_chain,
+    ),
+    "Job does not wait for the role assignments": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", drop_dependency("RoleAssignment")),
+        wiring.check_job_waits_for_the_chain,
+    ),
+    # The secret and the image are also implicit dependencies (the Job uses their outputs):
+    # the wire is cut only when both the explicit and the implicit link are gone.
+    "Job does not wait for the secret": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", both(job_edit(plain_secret_name), drop_dependency("Secret"))),
+        wiring.check_job_waits_for_the_chain,
+    ),
+    "Job does not wait for the image build": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", both(job_edit(plain_image), drop_dependency("Command"))),
+        wiring.check_job_waits_for_the_chain,
+    ),
+}
+
+
+@pytest.mark.parametrize("cut", list(CUTS), ids=list(CUTS))
+def test_a_cut_wire_is_caught(monkeypatch: pytest.MonkeyPatch, cut: str) -> None:
+    apply_cut, check = CUTS[cut]
+    check(evaluate())  # intact: the check passes
+    apply_cut(monkeypatch)
+    broken = evaluate()
+    with pytest.raises(AssertionError):
+        check(broken)
+
+
+def test_cuts_cover_every_wiring_check() -> None:
+    covered = {check for _, check in CUTS.values()}
+    assert covered >= set(wiring.ALL_CHECKS) - {wiring.check_namespace}

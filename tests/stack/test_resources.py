@@ -1,0 +1,352 @@
+"""Each resource the stack declares, checked against the real Azure / Kubernetes API shape.
+
+Numbers refer to the resource list of the stack's specification (README: What it builds)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.stack import constants as t
+from tests.stack.harness import SUBSCRIPTION_ID, Evaluation, Registered, evaluate
+
+LOCATED = {t.REGISTRY, t.VAULT, t.CLUSTER, t.MANAGED_NAMESPACE, t.IDENTITY, t.WORKSPACE}
+TAGGED = LOCATED | {t.RESOURCE_GROUP, t.SECRET}
+
+
+def role_guid(assignment: Registered) -> str:
+    role_id = assignment.inputs["roleDefinitionId"]
+    match = re.fullmatch(
+        rf"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft\.Authorization/roleDefinitions/([0-9a-f-]{{36}})",
+        role_id,
+    )
+    assert match, f"not a subscription-scoped role definition id: {role_id}"
+    return match.group(1)
+
+
+# 1. Resource group; everything in it, in the configured location, tagged.
+@pytest.mark.parametrize("location", ["japaneast", "westeurope"])
+def test_every_azure_resource_is_in_the_group_in_the_location_and_tagged(location: str) -> None:
+    ev = evaluate({"location": location, "monitoring": True})
+    group = ev.one(t.RESOURCE_GROUP)
+    assert group.inputs["location"] == location
+    azure = [r for r in ev.custom_resources() if r.type.startswith("azure-native:")]
+    assert {r.type for r in azure} >= LOCATED | {t.SECRET, t.ROLE_ASSIGNMENT, t.FEDERATED_CREDENTIAL}
+    for resource in azure:
+        if resource.type in LOCATED:
+            assert resource.inputs["location"] == location, resource.name
+        if resource.type in TAGGED:
+            assert resource.inputs["tags"]["project"] == "aks-workload-identity-keyvault", resource.name
+            assert resource.inputs["tags"]["stack"] == "dev", resource.name
+        if resource.type not in (t.RESOURCE_GROUP, t.ROLE_ASSIGNMENT):
+            assert resource.inputs["resourceGroupName"] == group.outputs["name"], resource.name
+            assert group.urn in resource.property_dependencies["resourceGroupName"], resource.name
+
+
+# 2. Container registry: admin user and anonymous pull off; AcrPull for the kubelet identity only.
+def test_registry_has_no_admin_user_and_no_anonymous_pull(dev: Evaluation) -> None:
+    registry = dev.one(t.REGISTRY)
+    assert registry.inputs["adminUserEnabled"] is False
+    assert registry.inputs["anonymousPullEnabled"] is False
+    assert registry.inputs["sku"] == {"name": "Basic"}
+    assert "listRegistryCredentials" not in " ".join(dev.invokes)
+
+
+def test_kubelet_identity_gets_acr_pull_on_the_registry(dev: Evaluation) -> None:
+    cluster, registry = dev.one(t.CLUSTER), dev.one(t.REGISTRY)
+    pulls = [a for a in dev.of_type(t.ROLE_ASSIGNMENT) if role_guid(a) == t.ACR_PULL]
+    assert len(pulls) == 1
+    (pull,) = pulls
+    assert pull.inputs["principalId"] == cluster.outputs["identityProfile"]["kubeletidentity"]["objectId"]
+    assert pull.inputs["principalType"] == "ServicePrincipal"
+    assert pull.inputs["scope"] == registry.id
+
+
+# 3. Key Vault: RBAC mode, soft delete, purge protection by config, unique name, secret value.
+def test_vault_uses_azure_rbac_with_short_soft_delete_in_dev(dev: Evaluation) -> None:
+    props = dev.one(t.VAULT).inputs["properties"]
+    assert props["enableRbacAuthorization"] is True
+    assert props["accessPolicies"] == []
+    assert props["enableSoftDelete"] is True
+    assert props["softDeleteRetentionInDays"] == 7
+    # ARM refuses enablePurgeProtection=false: it must be absent when off.
+    assert "enablePurgeProtection" not in props
+    assert props["sku"] == {"family": "A", "name": "standard"}
+    assert props["tenantId"]
+
+
+def test_purge_protection_and_retention_follow_config() -> None:
+    props = evaluate({"keyVaultPurgeProtection": True, "keyVaultSoftDeleteDays": 90}).one(t.VAULT).inputs["properties"]
+    assert props["enablePurgeProtection"] is True
+    assert props["softDeleteRetentionInDays"] == 90
+
+
+def test_vault_name_is_valid_and_made_unique_by_a_random_suffix(dev: Evaluation) -> None:
+    vault, suffix = dev.one(t.VAULT), dev.one(t.RANDOM_STRING)
+    name = vault.inputs["vaultName"]
+    assert 3 <= len(name) <= 24
+    assert re.fullmatch(r"[a-z](?!.*--)[a-z0-9-]*[a-z0-9]", name)
+    assert name.endswith(suffix.outputs["result"])
+    assert suffix.urn in vault.property_dependencies["vaultName"]
+    assert suffix.inputs["special"] is False
+    assert suffix.inputs["upper"] is False
+
+
+def test_secret_value_from_config_is_used_and_kept_secret() -> None:
+    ev = evaluate(secrets={"secretValue": "from-config-123"})
+    secret = ev.one(t.SECRET)
+    assert secret.inputs["properties"]["value"] == "from-config-123"
+    assert secret.raw_inputs["properties"]["value"] != "from-config-123", "the value must travel as a secret"
+    assert ev.of_type(t.RANDOM_PASSWORD) == []
+    assert "properties" in secret.additional_secret_outputs
+
+
+def test_secret_value_is_generated_when_not_configured(dev: Evaluation) -> None:
+    secret, password = dev.one(t.SECRET), dev.one(t.RANDOM_PASSWORD)
+    assert secret.inputs["properties"]["value"] == password.outputs["result"]
+    assert password.inputs["length"] >= 32
+    assert password.urn in secret.property_dependencies["properties"]
+    assert "properties" in secret.additional_secret_outputs
+    assert secret.inputs["secretName"] == "demo-secret"
+    assert secret.inputs["vaultName"] == dev.one(t.VAULT).outputs["name"]
+
+
+def test_secret_content_type_and_expiry_follow_config() -> None:
+    ev = evaluate({"secretContentType": "text/plain", "secretExpiryDays": 90})
+    props, expiry = ev.one(t.SECRET).inputs["properties"], ev.named("secret-store-expiry")
+    assert props["contentType"] == "text/plain"
+    # "now + 90 days", computed once by a command and kept in state (mock now: 2026-11-24).
+    assert props["attributes"]["expires"] == int(expiry.outputs["stdout"]) == 1_795_478_400 + 90 * 86400
+    assert expiry.inputs["environment"] == {"EXPIRY_DAYS": "90"}
+    assert expiry.inputs["triggers"] == [90]
+
+
+def test_no_expiry_and_open_firewall_by_default(dev: Evaluation) -> None:
+    assert "expires" not in dev.one(t.SECRET).inputs["properties"]["attributes"]
+    acls = dev.one(t.VAULT).inputs["properties"]["networkAcls"]
+    assert acls == {"defaultAction": "Allow", "bypass": "None", "ipRules": []}
+    assert "azure-native:network:getPublicIPAddress" not in dev.invokes
+
+
+def test_closed_vault_firewall_lets_in_the_cluster_egress_and_the_configured_ranges() -> None:
+    ev = evaluate({"keyVaultNetworkDefaultAction": "Deny", "keyVaultAllowedIpRanges": ["52.140.10.0/24"]})
+    acls, cluster = ev.one(t.VAULT).inputs["properties"]["networkAcls"], ev.one(t.CLUSTER)
+    assert acls["defaultAction"] == "Deny"
+    assert acls["bypass"] == "None"
+    egress = [ip["id"] for ip in cluster.outputs["networkProfile"]["loadBalancerProfile"]["effectiveOutboundIPs"]]
+    assert len(egress) == 1
+    rules = [rule["value"] for rule in acls["ipRules"]]
+    assert "52.140.10.0/24" in rules
+    assert len(rules) == 2
+    assert any(rule.startswith("20.78.") for rule in rules)
+    assert cluster.urn in ev.one(t.VAULT).property_dependencies["properties"]
+
+
+# 4. AKS.
+def test_cluster_enables_oidc_issuer_workload_identity_and_entra_rbac(dev: Evaluation) -> None:
+    cluster = dev.one(t.CLUSTER).inputs
+    assert cluster["oidcIssuerProfile"] == {"enabled": True}
+    assert cluster["securityProfile"] == {"workloadIdentity": {"enabled": True}}
+    assert cluster["aadProfile"]["managed"] is True
+    assert cluster["aadProfile"]["enableAzureRBAC"] is True
+    assert cluster["disableLocalAccounts"] is True
+    assert cluster["enableRBAC"] is True
+    assert cluster["identity"] == {"type": "SystemAssigned"}
+
+
+def test_cluster_network_upgrade_channels_and_small_dev_pool(dev: Evaluation) -> None:
+    cluster = dev.one(t.CLUSTER).inputs
+    assert cluster["networkProfile"]["networkPlugin"] == "azure"
+    assert cluster["networkProfile"]["networkPluginMode"] == "overlay"
+    assert cluster["networkProfile"]["networkPolicy"] == "cilium"
+    assert cluster["networkProfile"]["networkDataplane"] == "cilium"
+    assert cluster["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
+    (pool,) = cluster["agentPoolProfiles"]
+    assert pool["mode"] == "System"
+    assert pool["count"] == 1
+    assert pool["vmSize"] == "Standard_D2s_v5"
+    assert "apiServerAccessProfile" not in cluster
+    assert "kubernetesVersion" not in cluster
+    assert cluster["sku"] == {"name": "Base", "tier": "Free"}
+
+
+def test_cluster_settings_follow_config() -> None:
+    cluster = (
+        evaluate(
+            {
+                "kubernetesVersion": "1.33",
+                "nodeVmSize": "Standard_D4ds_v5",
+                "nodeCount": 3,
+                "availabilityZones": ["1", "2", "3"],
+                "nodeOsDiskType": "Ephemeral",
+                "nodeOsDiskSizeGb": 64,
+                "authorizedIpRanges": ["52.140.10.0/24"],
+                "aksTier": "Standard",
+            }
+        )
+        .one(t.CLUSTER)
+        .inputs
+    )
+    assert cluster["kubernetesVersion"] == "1.33"
+    (pool,) = cluster["agentPoolProfiles"]
+    assert (pool["vmSize"], pool["count"], pool["availabilityZones"]) == ("Standard_D4ds_v5", 3, ["1", "2", "3"])
+    assert (pool["osDiskType"], pool["osDiskSizeGB"]) == ("Ephemeral", 64)
+    assert cluster["apiServerAccessProfile"] == {"authorizedIPRanges": ["52.140.10.0/24"]}
+    assert cluster["sku"]["tier"] == "Standard"
+
+
+def test_monitoring_adds_container_insights_with_entra_auth() -> None:
+    ev = evaluate({"monitoring": True})
+    workspace, cluster = ev.one(t.WORKSPACE), ev.one(t.CLUSTER)
+    oms = cluster.inputs["addonProfiles"]["omsagent"]
+    assert oms["enabled"] is True
+    assert oms["config"] == {"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"}
+
+
+def test_deployer_gets_rbac_writer_on_the_demo_namespace_only(dev: Evaluation) -> None:
+    cluster, namespace = dev.one(t.CLUSTER), dev.one(t.MANAGED_NAMESPACE)
+    writers = [a for a in dev.of_type(t.ROLE_ASSIGNMENT) if role_guid(a) == t.AKS_RBAC_WRITER]
+    assert len(writers) == 1
+    assert writers[0].inputs["principalId"] == "d3b07384-d9a0-4c9b-8f1e-0a1b2c3d4e5f"  # getClientConfig().objectId
+    assert writers[0].inputs["scope"] == f"{cluster.id}/namespaces/{namespace.outputs['name']}"
+
+
+def test_kubernetes_provider_uses_non_interactive_kubelogin_and_waits_for_rbac(dev: Evaluation) -> None:
+    provider = dev.one(t.K8S_PROVIDER)
+    kubeconfig = provider.inputs["kubeconfig"]
+    assert "- azurecli" in kubeconfig
+    assert "devicecode" not in kubeconfig
+    assert provider.raw_inputs["kubeconfig"] != kubeconfig, "kubeconfig must be a secret"
+    wait = dev.named("app-namespace-rbac-ready")
+    writer = dev.named("app-namespace-deployer-writer")
+    assert {wait.urn, writer.urn} <= set(provider.dependencies)
+    assert wait.inputs["stdin"] == kubeconfig
+    assert wait.inputs["environment"]["NAMESPACE"] == dev.one(t.MANAGED_NAMESPACE).outputs["name"]
+    assert wait.inputs["triggers"] == [writer.id]
+    assert "listManagedClusterUserCredentials" in " ".join(dev.invokes)
+
+
+@pytest.mark.parametrize("mode", ["workloadidentity", "spn"])
+def test_kubelogin_mode_is_configurable_for_ci(mode: str) -> None:
+    kubeconfig = evaluate({"kubeloginMode": mode}).one(t.K8S_PROVIDER).inputs["kubeconfig"]
+    assert f"- {mode}" in kubeconfig
+
+
+def test_keeping_local_accounts_uses_the_admin_kubeconfig_and_grants_nothing() -> None:
+    ev = evaluate({"disableLocalAccounts": False})
+    assert ev.one(t.CLUSTER).inputs["disableLocalAccounts"] is False
+    assert "listManagedClusterAdminCredentials" in " ".join(ev.invokes)
+    assert "kubelogin" not in ev.one(t.K8S_PROVIDER).inputs["kubeconfig"]
+    assert not [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if role_guid(a) == t.AKS_RBAC_WRITER]
+    assert not [c for c in ev.of_type(t.COMMAND) if c.name.endswith("rbac-ready")]
+
+
+# 6. Least privilege across the whole stack.
+def test_no_broad_role_anywhere(dev: Evaluation) -> None:
+    granted = {role_guid(a) for a in dev.of_type(t.ROLE_ASSIGNMENT)}
+    assert granted == {t.ACR_PULL, t.KEY_VAULT_SECRETS_USER, t.AKS_RBAC_WRITER}
+    assert not granted & {t.OWNER, t.CONTRIBUTOR, t.USER_ACCESS_ADMINISTRATOR, t.AKS_RBAC_CLUSTER_ADMIN}
+
+
+def test_workload_identity_holds_secrets_user_on_the_secret_and_nothing_else(dev: Evaluation) -> None:
+    identity, secret = dev.one(t.IDENTITY), dev.one(t.SECRET)
+    mine = [a for a in dev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["principalId"] == identity.outputs["principalId"]]
+    assert len(mine) == 1
+    (grant,) = mine
+    assert role_guid(grant) == t.KEY_VAULT_SECRETS_USER
+    assert grant.inputs["scope"] == secret.id
+    assert grant.inputs["principalType"] == "ServicePrincipal"
+
+
+# 7. Namespace and ServiceAccount.
+def test_namespace_is_dedicated_and_enforces_restricted_pod_security(dev: Evaluation) -> None:
+    namespace = dev.one(t.MANAGED_NAMESPACE)
+    assert namespace.inputs["managedNamespaceName"] == "workload-identity-demo"
+    assert namespace.inputs["resourceName"] == dev.one(t.CLUSTER).outputs["name"]
+    props = namespace.inputs["properties"]
+    assert props["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert props["defaultNetworkPolicy"] == {"ingress": "DenyAll", "egress": "DenyAll"}
+    assert props["deletePolicy"] == "Delete"
+
+
+def test_service_account_does_not_mount_an_api_token(dev: Evaluation) -> None:
+    assert dev.one(t.SERVICE_ACCOUNT).inputs["automountServiceAccountToken"] is False
+    pod = dev.one(t.JOB).inputs["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+
+
+# 8. The demo Job.
+def test_job_pod_is_hardened(dev: Evaluation) -> None:
+    pod = dev.one(t.JOB).inputs["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] >= 10000
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = pod["containers"]
+    sc = container["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+    assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
+    assert pod["restartPolicy"] == "Never"
+
+
+def test_job_is_bounded_and_a_green_up_means_it_completed(dev: Evaluation) -> None:
+    job = dev.one(t.JOB)
+    spec, annotations = job.inputs["spec"], job.inputs["metadata"]["annotations"]
+    budget = 300
+    assert 0 < spec["backoffLimit"] <= 3
+    assert spec["activeDeadlineSeconds"] > budget
+    assert spec["ttlSecondsAfterFinished"] > 0
+    assert int(annotations["pulumi.com/timeoutSeconds"]) > spec["activeDeadlineSeconds"]
+    assert annotations["pulumi.com/replaceUnready"] == "true"
+    assert "pulumi.com/skipAwait" not in annotations
+    assert job.delete_before_replace is True
+    rules = spec["podFailurePolicy"]["rules"]
+    assert rules[-1] == {"action": "FailJob", "onExitCodes": {"operator": "NotIn", "values": [0]}}
+
+
+def test_job_deadlines_follow_the_app_retry_budget() -> None:
+    job = evaluate({"appRetryBudgetSeconds": 900}).one(t.JOB)
+    (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["RETRY_BUDGET_SECONDS"] == "900"
+    assert job.inputs["spec"]["activeDeadlineSeconds"] > 900
+    assert int(job.inputs["metadata"]["annotations"]["pulumi.com/timeoutSeconds"]) > 900
+
+
+def test_network_policy_denies_ingress_and_allows_only_dns_and_https_out(dev: Evaluation) -> None:
+    policy = dev.one(t.NETWORK_POLICY).inputs["spec"]
+    job_labels = dev.one(t.JOB).inputs["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= job_labels.items()
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"] == []
+    ports = [(p["protocol"], p["port"]) for rule in policy["egress"] for p in rule["ports"]]
+    assert sorted(ports) == [("TCP", 53), ("TCP", 443), ("UDP", 53)]
+
+
+# 10. Stack outputs.
+def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> None:
+    expected = {
+        "resourceGroupName",
+        "clusterName",
+        "oidcIssuerUrl",
+        "workloadIdentityClientId",
+        "keyVaultUri",
+        "secretName",
+        "image",
+        "jobNamespace",
+        "jobName",
+        "jobLogsCommand",
+        "getCredentialsCommand",
+        "kubeconfig",
+    }
+    assert set(dev.exports) == expected
+    assert dev.secret_exports == {"kubeconfig"}
+    assert dev.exports["jobLogsCommand"] == "kubectl logs --namespace workload-identity-demo job/read-keyvault-secret"
+    assert dev.exports["oidcIssuerUrl"] == dev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+    value = dev.one(t.RANDOM_PASSWORD).outputs["result"]
+    assert not any(value in str(v) for v in dev.exports.values())

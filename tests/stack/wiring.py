@@ -1,0 +1,112 @@
+"""Cross-resource wiring checks, shared by the wiring tests and the cut-wire (mutation) tests.
+
+Each check fails with an AssertionError that names the broken link, the way the symptom
+would show up on a real cluster (AADSTS70021, 403, a pod the webhook never touches, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from tests.stack import constants as t
+from tests.stack.harness import Evaluation, Registered, is_secret
+
+
+def _job_container(job: Registered) -> dict:
+    (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def check_federation(ev: Evaluation) -> None:
+    """Issuer, subject and audience of the federated credential match the cluster and the Job's ServiceAccount."""
+    fic, cluster = ev.one(t.FEDERATED_CREDENTIAL), ev.one(t.CLUSTER)
+    sa, job, identity = ev.one(t.SERVICE_ACCOUNT), ev.one(t.JOB), ev.one(t.IDENTITY)
+    issuer = cluster.outputs["oidcIssuerProfile"]["issuerURL"]
+    assert fic.inputs["issuer"] == issuer, "AADSTS700211: issuer differs from the cluster's OIDC issuer (verbatim)"
+    pod_sa = job.inputs["spec"]["template"]["spec"]["serviceAccountName"]
+    job_ns = job.inputs["metadata"]["namespace"]
+    assert pod_sa == sa.outputs["metadata"]["name"], "the Job does not run as the federated ServiceAccount"
+    assert job_ns == sa.outputs["metadata"]["namespace"], "the Job is not in the ServiceAccount's namespace"
+    expected_subject = f"system:serviceaccount:{job_ns}:{pod_sa}"
+    assert fic.inputs["subject"] == expected_subject, "AADSTS70021: subject is not the Job's ServiceAccount"
+    assert fic.inputs["audiences"] == ["api://AzureADTokenExchange"], "AADSTS70021: wrong audience"
+    assert fic.inputs["resourceName"] == identity.outputs["name"], "the credential federates another identity"
+    assert fic.inputs["resourceGroupName"] == ev.one(t.RESOURCE_GROUP).outputs["name"]
+
+
+def check_namespace(ev: Evaluation) -> None:
+    namespace = ev.one(t.MANAGED_NAMESPACE).outputs["name"]
+    for kind in (t.SERVICE_ACCOUNT, t.JOB, t.NETWORK_POLICY):
+        assert ev.one(kind).inputs["metadata"]["namespace"] == namespace, f"{kind} is outside the demo namespace"
+    provider = ev.one(t.K8S_PROVIDER)
+    for kind in (t.SERVICE_ACCOUNT, t.JOB, t.NETWORK_POLICY):
+        assert ev.one(kind).provider.startswith(provider.urn), f"{kind} does not use the stack's cluster provider"
+
+
+def check_service_account_and_pod_label(ev: Evaluation) -> None:
+    """The webhook mutates the pod only with the label; it injects the client id from the annotation."""
+    sa, identity, job = ev.one(t.SERVICE_ACCOUNT), ev.one(t.IDENTITY), ev.one(t.JOB)
+    annotation = sa.inputs["metadata"].get("annotations", {}).get("azure.workload.identity/client-id")
+    assert annotation == identity.outputs["clientId"], "ServiceAccount client-id annotation is not the identity's"
+    labels = job.inputs["spec"]["template"]["metadata"]["labels"]
+    assert labels.get("azure.workload.identity/use") == "true", "pod lacks azure.workload.identity/use=true"
+
+
+def check_roles(ev: Evaluation) -> None:
+    """Each role on the right principal, at the narrowest scope."""
+    identity, secret, cluster, registry = ev.one(t.IDENTITY), ev.one(t.SECRET), ev.one(t.CLUSTER), ev.one(t.REGISTRY)
+    by_role: dict[str, list[Registered]] = {}
+    for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
+        by_role.setdefault(assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1], []).append(assignment)
+    (secrets_user,) = by_role.get(t.KEY_VAULT_SECRETS_USER, [None])
+    assert secrets_user is not None, "403: nobody holds Key Vault Secrets User"
+    assert secrets_user.inputs["principalId"] == identity.outputs["principalId"], "403: Secrets User on wrong principal"
+    assert secrets_user.inputs["scope"] == secret.id, "Secrets User is not scoped to the secret"
+    (acr_pull,) = by_role.get(t.ACR_PULL, [None])
+    assert acr_pull is not None, "image pull 401: nobody holds AcrPull"
+    kubelet = cluster.outputs["identityProfile"]["kubeletidentity"]["objectId"]
+    assert acr_pull.inputs["principalId"] == kubelet, "image pull 401: AcrPull is not on the kubelet identity"
+    assert acr_pull.inputs["scope"] == registry.id, "AcrPull is not scoped to the registry"
+
+
+def check_job_inputs(ev: Evaluation, secret_value: str) -> None:
+    """The Job reads this vault's secret and knows what it should find; its image is this build's."""
+    job, vault, secret = ev.one(t.JOB), ev.one(t.VAULT), ev.one(t.SECRET)
+    container = _job_container(job)
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["VAULT_URL"] == vault.outputs["properties"]["vaultUri"], "the Job reads another vault"
+    assert env["SECRET_NAME"] == secret.outputs["name"], "the Job reads another secret"
+    expected = hashlib.sha256(secret_value.encode()).hexdigest()[:12]
+    assert env["EXPECTED_SECRET_FINGERPRINT"] == expected, "the Job would not recognise the stored value"
+    assert is_secret(job.raw_inputs["spec"]), "the fingerprint must travel as a secret"
+    registry = ev.one(t.REGISTRY).outputs["loginServer"]
+    image = container["image"]
+    assert image.startswith(f"{registry}/"), "the image is not from the stack's registry"
+    assert "@sha256:" in image, "the image is not pinned by digest"
+    assert not image.split("@")[0].endswith(":latest")
+
+
+def check_job_waits_for_the_chain(ev: Evaluation) -> None:
+    """Explicit dependencies: the Job never starts before federation, both grants, the secret and the image."""
+    job = ev.one(t.JOB)
+    roles = {a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]: a for a in ev.of_type(t.ROLE_ASSIGNMENT)}
+    builds = [r for r in ev.resources if r.type in (t.COMMAND, t.DOCKER_IMAGE) and r.name.startswith("app-image-")]
+    build = next(b for b in builds if not b.name.endswith("registry-token"))
+    needed = {
+        "federated credential": ev.one(t.FEDERATED_CREDENTIAL),
+        "Key Vault Secrets User": roles[t.KEY_VAULT_SECRETS_USER],
+        "AcrPull": roles[t.ACR_PULL],
+        "secret": ev.one(t.SECRET),
+        "image build": build,
+    }
+    for what, resource in needed.items():
+        assert resource.urn in job.dependencies, f"the Job does not wait for the {what}"
+
+
+ALL_CHECKS = (
+    check_federation,
+    check_namespace,
+    check_service_account_and_pod_label,
+    check_roles,
+    check_job_waits_for_the_chain,
+)
