@@ -14,16 +14,12 @@ from typing import Any
 
 import yaml
 
-from tests.stack.harness import PROJECT, ROOT, Evaluation, evaluate
+from tests.stack.harness import Evaluation, evaluate
+from tests.stack.stacks import deployable_config, stack_names
 
 # AKS's default minor version when a stack does not pin one (az aks get-versions, 2026-11).
 AKS_DEFAULT_KUBERNETES_VERSION = "1.34"
 MANAGED_NAMESPACE = "azure-native:containerservice:ManagedNamespace"
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    values = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return {k.removeprefix(f"{PROJECT}:"): v for k, v in values.items()}
 
 
 def _integral(value: Any) -> Any:
@@ -60,9 +56,8 @@ def manifests(ev: Evaluation) -> list[dict[str, Any]]:
 
 def render(out_dir: Path) -> list[Path]:
     written: list[Path] = []
-    for stack_file in sorted(ROOT.glob("Pulumi.*.yaml")):
-        stack = stack_file.name.split(".")[1]
-        config = stack_config(stack)
+    for stack in stack_names():
+        config = deployable_config(stack)
         ev = evaluate(config, stack=stack)
         target = out_dir / stack
         target.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.stack.harness import PROJECT, ROOT, EvaluationFailed, evaluate
+from tests.stack.stacks import deployable_config, shipped_config, stack_names
 from workload_id.config import DEFAULTS, MAX_NAME_PREFIX_LENGTH, ConfigError, StackConfig, load_config
 
 
@@ -42,13 +43,15 @@ def test_every_key_is_declared_in_pulumi_yaml_with_type_description_and_the_same
     assert declared["secretValue"]["secret"] is True
 
 
-@pytest.mark.parametrize("stack_file", sorted(ROOT.glob("Pulumi.*.yaml")), ids=lambda p: p.name)
-def test_stack_files_set_only_declared_keys_and_load_cleanly(stack_file: Any) -> None:
-    values = yaml.safe_load(stack_file.read_text())["config"]
-    prefix = f"{PROJECT}:"
-    assert all(k.startswith(prefix) for k in values), "stack files configure only this project"
-    config = load({k.removeprefix(prefix): v for k, v in values.items()})
-    assert isinstance(config, StackConfig)
+@pytest.mark.parametrize("stack", stack_names())
+def test_stack_files_set_only_declared_keys_and_load_cleanly(stack: str) -> None:
+    assert set(shipped_config(stack)) <= set(DEFAULTS), "stack files configure only declared keys"
+    assert isinstance(load(deployable_config(stack)), StackConfig)
+
+
+def test_prod_refuses_to_deploy_until_the_placeholder_ranges_are_replaced() -> None:
+    with pytest.raises(ConfigError, match=r"^config 'authorizedIpRanges': '203\.0\.113\.0/24' is a documentation"):
+        load(shipped_config("prod"))
 
 
 def test_given_values_are_typed_and_normalised() -> None:
@@ -135,3 +138,10 @@ def test_invalid_config_declares_no_resource_and_calls_nothing() -> None:
     assert isinstance(raised.value.cause, ConfigError)
     assert raised.value.resources == []
     assert raised.value.invokes == []
+
+
+def test_readme_documents_every_key_in_its_config_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("## Outputs")]
+    for key in yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]:
+        assert f"`{key}`" in table, key
