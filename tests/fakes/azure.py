@@ -1,0 +1,252 @@
+"""FakeAzure: Entra ID + Key Vault + a cluster OIDC issuer behind a local egress proxy, and a runner for the app.
+
+The app keeps its production wiring: it talks to ``https://login.microsoftonline.com`` and
+``https://<vault>.vault.azure.net`` by name. Only the trust root (``REQUESTS_CA_BUNDLE``/``SSL_CERT_FILE`` = a local
+trustme CA) and the egress path (``HTTPS_PROXY`` = a local CONNECT proxy that maps those names to the fakes on
+127.0.0.1) differ. A network guard in the subprocess refuses any non-loopback DNS lookup or connection.
+
+Everything is declared the way an infrastructure stack declares it (tenant, cluster OIDC issuer, managed identity
+and its federated credentials, vault, secrets, role assignments), so a test can build it from a stack's resources.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trustme
+from joserfc.jwk import RSAKey
+
+from .entra import AUTHORITY_HOST, ENTRA_HOST, FakeEntra, ManagedIdentity
+from .keyvault import SECRETS_USER, FakeKeyVault, FakeVault
+from .oidc import FakeOidcIssuer, service_account_subject
+from .servers import ConnectProxy, HTTPSAppServer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_SCRIPT = REPO_ROOT / "app" / "read_secret.py"
+NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
+# Newer webhook releases mount the token here (older ones: /var/run/secrets/azure/tokens/azure-identity-token).
+WEBHOOK_TOKEN_SUBPATH = Path("var/run/secrets/azure/wi/token/azure-identity-token")
+# A distinctive value: any appearance in app output is a leak.
+DEMO_SECRET_NAME = "demo-secret"
+DEMO_SECRET_VALUE = "s3cr3t-CANARY-7f1d0c-do-not-print"
+FAST_RETRY_ENV = {"RETRY_INITIAL_DELAY_SECONDS": "0.05", "RETRY_MAX_DELAY_SECONDS": "0.2"}
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def stdout_lines(self) -> list[str]:
+        return self.stdout.splitlines()
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+    @property
+    def retry_lines(self) -> list[str]:
+        return [line for line in self.stderr_lines if line.startswith("read_secret: retry: ")]
+
+
+def run_app(env: Mapping[str, str], *, never_printed: Iterable[str] = (), timeout: float = 60) -> RunResult:
+    """Run ``python app/read_secret.py`` with exactly ``env``; assert none of ``never_printed`` shows in its output."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(APP_SCRIPT)],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(APP_SCRIPT.parent),
+        check=False,
+    )
+    result = RunResult(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
+    assert_nothing_leaked(result, never_printed)
+    return result
+
+
+def assert_nothing_leaked(result: RunResult, never_printed: Iterable[str]) -> None:
+    for value in never_printed:
+        if not value:
+            continue
+        assert value not in result.stdout, "a secret or token appeared in stdout"
+        assert value not in result.stderr, "a secret or token appeared in stderr"
+    assert "Traceback" not in result.stderr, result.stderr
+
+
+def base_env(home: Path) -> dict[str, str]:
+    """What any process needs, nothing from the developer's environment (no stray proxies or Azure variables)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": str(NETGUARD_DIR),
+    }
+
+
+class FakeAzure:
+    """A tenant, its Entra ID, the Key Vault service and one AKS cluster's OIDC issuer, all local.
+
+    Use as a context manager (the pytest fixture ``fake_azure`` does). ``demo()`` declares the happy-path wiring;
+    tests then break or delay one link.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        ca: trustme.CA,
+        *,
+        tenant_id: str | None = None,
+        cluster_key: RSAKey | None = None,
+        entra_key: RSAKey | None = None,
+        oidc_issuer_url: str | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.tenant_id = tenant_id or str(uuid.uuid4())
+        self.cluster = FakeOidcIssuer(
+            oidc_issuer_url or f"https://westeurope.oic.prod-aks.azure.com/{self.tenant_id}/{uuid.uuid4()}/",
+            cluster_key,
+        )
+        self.entra = FakeEntra(self.tenant_id, signing_key=entra_key)
+        self.entra.trust_issuer(self.cluster)
+        self.keyvault = FakeKeyVault(self.entra)
+        self.ca_bundle = workdir / "fake-azure-ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_bundle))
+        self._entra_server = HTTPSAppServer(self.entra, _server_context(ca, ENTRA_HOST))
+        self._vault_server = HTTPSAppServer(self.keyvault, _server_context(ca, "*.vault.azure.net"))
+        self.proxy = ConnectProxy(self._resolve)
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeAzure:
+        self._entra_server.start()
+        self._vault_server.start()
+        self.proxy.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proxy.stop()
+        self._vault_server.stop()
+        self._entra_server.stop()
+
+    def server_errors(self) -> list[str]:
+        return self._entra_server.errors + self._vault_server.errors + self.proxy.errors
+
+    def _resolve(self, host: str, port: int) -> int | None:
+        if port != 443:
+            return None
+        if host == ENTRA_HOST:
+            return self._entra_server.port
+        if self.keyvault.vault_for_host(host) is not None:
+            return self._vault_server.port
+        return None  # "does not resolve"
+
+    # -- declarations --------------------------------------------------------------------------------------------
+
+    def project_token(self, namespace: str, service_account: str, **kwargs: object) -> Path:
+        """The kubelet's projected token at the path the webhook announces in AZURE_FEDERATED_TOKEN_FILE."""
+        path = self.workdir / f"pod-{uuid.uuid4().hex[:8]}" / WEBHOOK_TOKEN_SUBPATH
+        return self.cluster.project(path, namespace, service_account, **kwargs)
+
+    def network_env(self) -> dict[str, str]:
+        """The only differences from production: trust root and egress path."""
+        return {
+            "HTTPS_PROXY": self.proxy.url,
+            "REQUESTS_CA_BUNDLE": str(self.ca_bundle),
+            "SSL_CERT_FILE": str(self.ca_bundle),
+        }
+
+    def webhook_env(self, client_id: str, token_file: Path) -> dict[str, str]:
+        """What the workload identity webhook injects into a labelled pod."""
+        return {
+            "AZURE_CLIENT_ID": client_id,
+            "AZURE_TENANT_ID": self.tenant_id,
+            "AZURE_FEDERATED_TOKEN_FILE": str(token_file),
+            "AZURE_AUTHORITY_HOST": AUTHORITY_HOST,
+        }
+
+    def never_printed(self) -> list[str]:
+        """Secret values and bearer credentials that must never appear in output."""
+        return self.keyvault.secret_values() + self.entra.issued_tokens + self.cluster.issued
+
+    def run(self, env: Mapping[str, str], *, timeout: float = 60) -> RunResult:
+        return run_app(env, never_printed=self.never_printed(), timeout=timeout)
+
+    def demo(
+        self,
+        *,
+        namespace: str = "demo",
+        service_account: str = "secret-reader",
+        vault_name: str = "kv-wi-demo",
+        secret_name: str = DEMO_SECRET_NAME,
+        secret_value: str = DEMO_SECRET_VALUE,
+    ) -> DemoWiring:
+        """Declare the happy path: identity + FIC for the pod's ServiceAccount, vault + secret, Secrets User role."""
+        identity = self.entra.add_identity("id-secret-reader")
+        self.entra.add_federated_credential(
+            identity.client_id,
+            issuer=self.cluster.issuer_url,
+            subject=service_account_subject(namespace, service_account),
+        )
+        vault = self.keyvault.add_vault(vault_name)
+        version = vault.set_secret(secret_name, secret_value)
+        vault.assign_role(identity.principal_id, SECRETS_USER)
+        token_file = self.project_token(namespace, service_account)
+        return DemoWiring(
+            self, identity, vault, namespace, service_account, secret_name, secret_value, version, token_file
+        )
+
+
+@dataclass
+class DemoWiring:
+    azure: FakeAzure
+    identity: ManagedIdentity
+    vault: FakeVault
+    namespace: str
+    service_account: str
+    secret_name: str
+    secret_value: str
+    version: str
+    token_file: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        """The pod's full environment; ``NAME=None`` removes a variable."""
+        env = {
+            **base_env(self.azure.workdir),
+            **self.azure.network_env(),
+            **self.azure.webhook_env(self.identity.client_id, self.token_file),
+            "VAULT_URL": self.vault.url,
+            "SECRET_NAME": self.secret_name,
+            "RETRY_BUDGET_SECONDS": "5",
+            **FAST_RETRY_ENV,
+            **self.extra_env,
+        }
+        for name, value in overrides.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
+
+    def run(self, **overrides: str | None) -> RunResult:
+        return self.azure.run(self.env(**overrides))
+
+
+def _server_context(ca: trustme.CA, hostname: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(hostname).configure_cert(context)
+    return context
