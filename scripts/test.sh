@@ -42,7 +42,7 @@ gate "shellcheck" shellcheck infra/scripts/*.sh scripts/*.sh .ci/run
 gate "hadolint app/Dockerfile" hadolint app/Dockerfile
 gate "checkov app/Dockerfile" "$checkov_venv/bin/checkov" --config-file .checkov.yaml --framework dockerfile -f app/Dockerfile
 rm -rf "$manifests"
-gate "render Kubernetes manifests" python -m tests.gates.render "$manifests" >/dev/null
+gate "render Kubernetes manifests" python -m tests.gates.render "$manifests"
 for stack_dir in "$manifests"/*/; do
   version=$(cat "$stack_dir/KUBERNETES_VERSION")
   gate "kubernetes-validate --strict ${stack_dir} (Kubernetes $version)" \

@@ -71,5 +71,5 @@ def render(out_dir: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in render(Path(sys.argv[1])):
-        print(path)
+    paths = render(Path(sys.argv[1]))
+    print(f"{len(paths)} manifests in {sys.argv[1]}: {', '.join(sorted({p.parent.name for p in paths}))}")
