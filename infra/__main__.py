@@ -27,17 +27,14 @@ config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
 client = authorization.get_client_config()
 
+tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
 group = resources.ResourceGroup(
     "resource-group",
     resource_group_name=naming.resource_group_name(config.name_prefix, stack),
     location=config.location,
-    tags={"project": project, "stack": stack, "managed-by": "pulumi"},
+    tags=tags,
 )
-placement = Placement(
-    resource_group_name=group.name,
-    location=config.location,
-    tags={"project": project, "stack": stack, "managed-by": "pulumi"},
-)
+placement = Placement(resource_group_name=group.name, location=config.location, tags=tags)
 
 # One random suffix makes the globally unique names (vault, registry) fresh per stack, so a
 # destroy -> up never collides with a soft-deleted vault of the same name.
