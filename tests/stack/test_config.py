@@ -49,6 +49,15 @@ def test_stack_files_set_only_declared_keys_and_load_cleanly(stack: str) -> None
     assert isinstance(load(deployable_config(stack)), StackConfig)
 
 
+@pytest.mark.parametrize("stack", stack_names())
+def test_stack_file_values_have_the_declared_types(stack: str) -> None:
+    """Pulumi validates stack values against Pulumi.yaml's types: a quoted "3" is not an integer."""
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    python_type = {"string": str, "integer": int, "boolean": bool, "array": list}
+    for key, value in shipped_config(stack).items():
+        assert type(value) is python_type[declared[key]["type"]], f"{stack}: {key}={value!r}"
+
+
 def test_prod_refuses_to_deploy_until_the_placeholder_ranges_are_replaced() -> None:
     with pytest.raises(ConfigError, match=r"^config 'authorizedIpRanges': '203\.0\.113\.0/24' is a documentation"):
         load(shipped_config("prod"))
