@@ -64,3 +64,8 @@ def test_every_setting_that_differs_from_dev_is_a_declared_key() -> None:
     dev, prod = shipped_config("dev"), shipped_config("prod")
     assert set(prod) - set(dev), "prod overrides settings"
     assert "secretValue" not in prod, "no secret is committed in a stack file"
+
+
+def test_prod_evaluates_identically_twice(prod: Evaluation) -> None:
+    again = evaluate(deployable_config("prod"), stack="prod")
+    assert again.inputs_by_urn() == prod.inputs_by_urn()
