@@ -405,7 +405,8 @@ def evaluate(
 
     async def run() -> None:
         with mock.patch.object(pulumi, "export", lambda key, value: exported.__setitem__(key, value)):
-            runpy.run_path(str(program), run_name="__main__")
+            # Exactly how Pulumi starts a Python program whose Pulumi.yaml says `main: infra/`.
+            runpy.run_path(str(program.parent), run_name="__main__")
         for key, value in exported.items():
             output = pulumi.Output.from_input(value)
             resolved[key] = await output.future()
