@@ -21,8 +21,6 @@ from workload_id.registry import ContainerRegistry
 from workload_id.secret_store import SecretStore
 from workload_id.workload import DemoWorkload
 
-APP_DIR = "app"  # the demo image's build context, relative to the project root
-
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
 client = authorization.get_client_config()
@@ -49,9 +47,9 @@ registry = ContainerRegistry(
 image = AppImage(
     "app-image",
     builder=config.image_builder,
-    context_dir=Path(__file__).resolve().parent.parent / APP_DIR,
-    context_path=APP_DIR,
+    context_dir=Path(__file__).resolve().parent.parent / "app",
     registry=registry,
+    subscription_id=client.subscription_id,
 )
 cluster = AksCluster(
     "cluster",

@@ -1,7 +1,7 @@
 #!/bin/sh
 # imageBuilder=acr: builds the context with ACR Tasks (no local Docker needed), pushes
 # REGISTRY_NAME/IMAGE_REPOSITORY:IMAGE_TAG and prints only the pushed image's digest.
-# Env: REGISTRY_NAME, IMAGE_REPOSITORY, IMAGE_TAG, CONTEXT_DIR.
+# Env: REGISTRY_NAME, SUBSCRIPTION_ID, IMAGE_REPOSITORY, IMAGE_TAG, CONTEXT_DIR.
 set -eu
 
 if ! command -v az >/dev/null 2>&1; then
@@ -10,24 +10,25 @@ if ! command -v az >/dev/null 2>&1; then
   exit 127
 fi
 
-# az may stream the build log on stdout; it goes to stderr, the last line (the digest) to stdout.
-output=$(mktemp)
-trap 'rm -f "$output"' EXIT
+# `az acr build` streams the run log on stdout and returns nothing parseable: the log goes
+# to stderr for the user, and the digest is asked for afterwards.
 if ! az acr build \
+  --subscription "$SUBSCRIPTION_ID" \
   --registry "$REGISTRY_NAME" \
   --image "$IMAGE_REPOSITORY:$IMAGE_TAG" \
   --file "$CONTEXT_DIR/Dockerfile" \
   --platform linux/amd64 \
-  --query "outputImages[0].digest" --output tsv \
-  "$CONTEXT_DIR" >"$output"; then
-  cat "$output" >&2
+  "$CONTEXT_DIR" >&2; then
   echo "error: the ACR Tasks build failed (see above). If Azure answered TasksOperationsNotAllowed," >&2
   echo "this subscription may not run ACR Tasks; build locally instead: pulumi config set imageBuilder docker" >&2
   exit 1
 fi
-sed '$d' "$output" >&2
-digest=$(tail -n 1 "$output")
 
+digest=$(az acr repository show \
+  --subscription "$SUBSCRIPTION_ID" \
+  --name "$REGISTRY_NAME" \
+  --image "$IMAGE_REPOSITORY:$IMAGE_TAG" \
+  --query digest --output tsv)
 case "$digest" in
   sha256:*) printf '%s\n' "$digest" ;;
   *)

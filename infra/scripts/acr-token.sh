@@ -1,7 +1,7 @@
 #!/bin/sh
 # imageBuilder=docker: checks the local prerequisites and prints a short-lived (about 3 h)
 # Entra ID access token for pushing to REGISTRY_NAME as the deployer. No admin user, no
-# stored password. Env: REGISTRY_NAME.
+# stored password. Env: REGISTRY_NAME, SUBSCRIPTION_ID.
 set -eu
 
 if ! command -v docker >/dev/null 2>&1; then
@@ -19,4 +19,4 @@ if ! command -v az >/dev/null 2>&1; then
   exit 127
 fi
 
-az acr login --name "$REGISTRY_NAME" --expose-token --output tsv --query accessToken
+az acr login --subscription "$SUBSCRIPTION_ID" --name "$REGISTRY_NAME" --expose-token --output tsv --query accessToken

@@ -14,23 +14,25 @@ for tool in kubectl kubelogin; do
 done
 
 kubeconfig=$(mktemp)
-trap 'rm -f "$kubeconfig"' EXIT
+errors=$(mktemp)
+trap 'rm -f "$kubeconfig" "$errors"' EXIT
 cat >"$kubeconfig"
 
 deadline=$(($(date +%s) + ${TIMEOUT_SECONDS:-600}))
 delay=${FIRST_DELAY_SECONDS:-5}
 while :; do
-  if answer=$(kubectl --kubeconfig "$kubeconfig" auth can-i create jobs.batch --namespace "$NAMESPACE" 2>&1) &&
-    [ "$answer" = "yes" ]; then
+  # --quiet: the answer is the exit code, whatever warnings kubectl or kubelogin print.
+  if kubectl --kubeconfig "$kubeconfig" auth can-i --quiet create jobs.batch --namespace "$NAMESPACE" 2>"$errors"; then
     echo "the deployer can create Jobs in namespace $NAMESPACE"
     exit 0
   fi
+  reason=$(tail -n 1 "$errors")
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "error: after ${TIMEOUT_SECONDS:-600}s the deployer still cannot create Jobs in namespace $NAMESPACE: $answer" >&2
+    echo "error: after ${TIMEOUT_SECONDS:-600}s the deployer still cannot create Jobs in namespace $NAMESPACE${reason:+: $reason}" >&2
     echo "Check the 'Azure Kubernetes Service RBAC Writer' assignment on <cluster>/namespaces/$NAMESPACE and your kubelogin login." >&2
     exit 1
   fi
-  echo "waiting for Azure RBAC to propagate ($answer); retrying in ${delay}s" >&2
+  echo "waiting for Azure RBAC to propagate${reason:+ ($reason)}; retrying in ${delay}s" >&2
   sleep "$delay"
   if [ "$delay" -lt 40 ]; then delay=$((delay * 2)); fi
 done

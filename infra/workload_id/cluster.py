@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import authorization, containerservice, network, operationalinsights
+from pulumi_azure_native import authorization, containerservice, monitor, network, operationalinsights
 
 from . import roles
 from .config import StackConfig
@@ -28,6 +28,7 @@ class AksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         addon_profiles: dict[str, containerservice.ManagedClusterAddonProfileArgsDict] | None = None
+        workspace: operationalinsights.Workspace | None = None
         if config.monitoring:
             workspace = operationalinsights.Workspace(
                 f"{name}-logs",
@@ -94,6 +95,9 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        if workspace is not None:
+            self._collect_container_insights(name, placement, workspace)
+
         self.name = self.cluster.name
         self.id = self.cluster.id
         self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
@@ -132,6 +136,42 @@ class AksCluster(pulumi.ComponentResource):
                 "oidcIssuerUrl": self.oidc_issuer_url,
                 "kubeletObjectId": self.kubelet_object_id,
             }
+        )
+
+    def _collect_container_insights(
+        self, name: str, placement: Placement, workspace: operationalinsights.Workspace
+    ) -> None:
+        """With Entra ID auth, the monitoring agent ships only what a data collection rule
+        associated with the cluster asks for (the Azure CLI creates these; ARM does not)."""
+        stream = "Microsoft-ContainerInsights-Group-Default"
+        rule = monitor.DataCollectionRule(
+            f"{name}-container-insights",
+            resource_group_name=placement.resource_group_name,
+            location=placement.location,
+            tags=placement.tags,
+            kind="Linux",
+            data_sources={
+                "extensions": [
+                    {
+                        "name": "ContainerInsightsExtension",
+                        "extension_name": "ContainerInsights",
+                        "streams": [stream],
+                        "extension_settings": {
+                            "dataCollectionSettings": {"interval": "1m", "namespaceFilteringMode": "Off"}
+                        },
+                    }
+                ]
+            },
+            destinations={"log_analytics": [{"name": "workspace", "workspace_resource_id": workspace.id}]},
+            data_flows=[{"streams": [stream], "destinations": ["workspace"]}],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        monitor.DataCollectionRuleAssociation(
+            f"{name}-container-insights",
+            association_name="ContainerInsightsExtension",
+            resource_uri=self.cluster.id,
+            data_collection_rule_id=rule.id,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 

@@ -37,7 +37,7 @@ MAX_NAME_PREFIX_LENGTH = 8
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _NAME_PREFIX = re.compile(r"^[a-z][a-z0-9]*$")
 _LOCATION = re.compile(r"^[a-z][a-z0-9]*$")
-_K8S_VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+_K8S_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
 _VM_SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 
@@ -104,7 +104,7 @@ DEFAULTS: Mapping[str, Any] = {
     "namespace": "workload-identity-demo",
     "serviceAccountName": "keyvault-reader",
     "imageBuilder": "acr",
-    "appRetryBudgetSeconds": 300,
+    "appRetryBudgetSeconds": 600,
 }
 
 
@@ -200,8 +200,9 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
     if kubernetes_version is not None and not _K8S_VERSION.match(kubernetes_version):
         raise _fail(
             "kubernetesVersion",
-            f"'{kubernetes_version}' is not a version like 1.33 or 1.33.2",
-            "set a supported version (az aks get-versions -l <location>) or remove the key for AKS's default",
+            f"'{kubernetes_version}' is not a minor version like 1.34 (patches come from the 'patch' upgrade channel;"
+            " a pinned patch would become a downgrade after the first auto-upgrade)",
+            "set a supported minor version (az aks get-versions -l <location>) or remove the key for AKS's default",
         )
 
     node_vm_size = read.text("nodeVmSize")
@@ -280,7 +281,7 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
         raise _fail(
             "appRetryBudgetSeconds",
             f"is {app_retry_budget_seconds}, must be 30-1800",
-            "pulumi config set appRetryBudgetSeconds 300 (role assignments can take minutes to propagate)",
+            "pulumi config set appRetryBudgetSeconds 600 (Key Vault role assignments can take up to 10 minutes)",
         )
 
     return StackConfig(

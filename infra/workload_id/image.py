@@ -17,13 +17,12 @@ import pulumi_docker_build as docker_build
 
 from .build_context import image_tag
 from .config import ImageBuilder
+from .paths import from_working_dir, script
 from .registry import ContainerRegistry
 
 IMAGE_REPOSITORY = "keyvault-reader-demo"
 # `az acr login --expose-token` tokens authenticate as this fixed user name.
 ACR_TOKEN_USERNAME = "00000000-0000-0000-0000-000000000000"
-ACR_BUILD_SCRIPT = "infra/scripts/acr-build.sh"
-ACR_TOKEN_SCRIPT = "infra/scripts/acr-token.sh"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
@@ -42,23 +41,23 @@ class AppImage(pulumi.ComponentResource):
         *,
         builder: ImageBuilder,
         context_dir: Path,
-        context_path: str,
         registry: ContainerRegistry,
+        subscription_id: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """context_dir is read to hash the context; context_path (relative to the project
-        root, where Pulumi runs) is what the builders are given, so no resource input
-        depends on where the project is checked out."""
         super().__init__("workloadid:build:AppImage", name, None, opts)
         self.tag = image_tag(context_dir)
         tag = self.tag
+        context_path = from_working_dir(context_dir)
+        # The Azure CLI may have another subscription selected than the one Pulumi deploys to.
+        cli_env = {"REGISTRY_NAME": registry.name, "SUBSCRIPTION_ID": subscription_id}
 
         if builder == "acr":
             acr_build = command.local.Command(
                 f"{name}-acr-build",
-                create=f"sh {ACR_BUILD_SCRIPT}",
+                create=script("acr-build.sh"),
                 environment={
-                    "REGISTRY_NAME": registry.name,
+                    **cli_env,
                     "IMAGE_REPOSITORY": IMAGE_REPOSITORY,
                     "IMAGE_TAG": tag,
                     "CONTEXT_DIR": context_path,
@@ -75,8 +74,8 @@ class AppImage(pulumi.ComponentResource):
             # Fetched again whenever a push is due (same triggers as the image), held as a secret.
             token = command.local.Command(
                 f"{name}-registry-token",
-                create=f"sh {ACR_TOKEN_SCRIPT}",
-                environment={"REGISTRY_NAME": registry.name},
+                create=script("acr-token.sh"),
+                environment=cli_env,
                 triggers=[tag, registry.login_server],
                 logging=command.local.Logging.STDERR,
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
@@ -96,7 +95,8 @@ class AppImage(pulumi.ComponentResource):
                         "password": pulumi.Output.secret(token.stdout),
                     }
                 ],
-                opts=pulumi.ResourceOptions(parent=self),
+                # Pushed tags stay until the registry goes: deleting them would need a fresh token.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
             self.build = image
             self.ref = image.ref

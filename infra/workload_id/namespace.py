@@ -14,6 +14,7 @@ from pulumi_azure_native import authorization, containerservice
 
 from . import roles
 from .cluster import AksCluster
+from .paths import script
 from .placement import Placement
 
 # Pod Security Admission: the strictest built-in profile, enforced, audited and warned.
@@ -21,7 +22,6 @@ POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mo
     f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "audit", "warn")
 }
 
-RBAC_WAIT_SCRIPT = "infra/scripts/wait-for-kubernetes-rbac.sh"
 RBAC_WAIT_SECONDS = 600
 
 
@@ -81,7 +81,7 @@ class AppNamespace(pulumi.ComponentResource):
             # the deployer can really create Jobs here before the provider is used.
             self.rbac_ready = command.local.Command(
                 f"{name}-rbac-ready",
-                create=f"sh {RBAC_WAIT_SCRIPT}",
+                create=script("wait-for-kubernetes-rbac.sh"),
                 environment={"NAMESPACE": self.name, "TIMEOUT_SECONDS": str(RBAC_WAIT_SECONDS)},
                 stdin=cluster.kubeconfig,
                 triggers=[self.deployer_role.id],
@@ -93,8 +93,6 @@ class AppNamespace(pulumi.ComponentResource):
             f"{name}-kubernetes",
             kubeconfig=cluster.kubeconfig,
             namespace=self.name,
-            # If the cluster is already gone, let `pulumi destroy` drop its objects from state.
-            delete_unreachable=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),
         )
         self.register_outputs({"name": self.name})

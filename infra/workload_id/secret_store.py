@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Sequence
 
 import pulumi
@@ -11,10 +12,10 @@ import pulumi_random as random
 from pulumi_azure_native import keyvault
 
 from .config import StackConfig
+from .paths import script
 from .placement import Placement
 
 FINGERPRINT_LENGTH = 12
-EXPIRY_SCRIPT = "infra/scripts/expiry-epoch.sh"
 
 
 def fingerprint(value: str) -> str:
@@ -44,8 +45,11 @@ class SecretStore(pulumi.ComponentResource):
             "default_action": config.key_vault_network_default_action,
             # Nothing bypasses the firewall; secrets are written through ARM, which it does not gate.
             "bypass": "None",
+            # In the form Azure returns them (a host as /32), so a refresh shows no diff.
             "ip_rules": pulumi.Output.from_input(allowed_ips).apply(
-                lambda extra: [keyvault.IPRuleArgsDict(value=ip) for ip in sorted({*configured, *extra})]
+                lambda extra: [
+                    keyvault.IPRuleArgsDict(value=str(ipaddress.ip_network(ip))) for ip in sorted({*configured, *extra})
+                ]
             ),
         }
         vault_properties: keyvault.VaultPropertiesArgsDict = {
@@ -77,14 +81,16 @@ class SecretStore(pulumi.ComponentResource):
             generated = random.RandomPassword(f"{name}-value", length=32, special=False, opts=child)
             value = pulumi.Output.secret(generated.result)
 
+        self.value_fingerprint = pulumi.Output.secret(value.apply(fingerprint))
         attributes: keyvault.SecretAttributesArgsDict = {"enabled": True}
         if config.secret_expiry_days is not None:
-            # "now + N days" computed once and kept in state, so a re-run is not a diff.
+            # "now + N days", computed when the value or the period changes and kept in state,
+            # so re-running the program is not a diff.
             expiry = command.local.Command(
                 f"{name}-expiry",
-                create=f"sh {EXPIRY_SCRIPT}",
+                create=script("expiry-epoch.sh"),
                 environment={"EXPIRY_DAYS": str(config.secret_expiry_days)},
-                triggers=[config.secret_expiry_days],
+                triggers=[config.secret_expiry_days, self.value_fingerprint],
                 opts=child,
             )
             attributes["expires"] = expiry.stdout.apply(lambda out: int(out.strip()))
@@ -106,7 +112,6 @@ class SecretStore(pulumi.ComponentResource):
         self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri or "")
         self.secret_id = self.secret.id
         self.secret_name = self.secret.name
-        self.value_fingerprint = pulumi.Output.secret(value.apply(fingerprint))
         self.register_outputs(
             {
                 "vaultId": self.vault_id,

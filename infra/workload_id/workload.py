@@ -21,7 +21,9 @@ APP_LABELS = {"app.kubernetes.io/name": JOB_NAME, "app.kubernetes.io/part-of": "
 JOB_STARTUP_ALLOWANCE_SECONDS = 180
 # Beyond the Job's own deadline: Pulumi gives up only after Kubernetes has.
 AWAIT_MARGIN_SECONDS = 120
-JOB_TTL_SECONDS_AFTER_FINISHED = 3600
+# Long enough to read the logs for a day; afterwards Kubernetes removes the Job (a `pulumi up
+# --refresh` then notices and runs it again, which re-checks the chain).
+JOB_TTL_SECONDS_AFTER_FINISHED = 86400
 
 
 def service_account_subject(namespace: str, service_account: str) -> str:

@@ -212,6 +212,12 @@ class AzureMocks(pulumi.runtime.Mocks):
         elif typ == "azure-native:operationalinsights:Workspace":
             rid = f"{arm}/Microsoft.OperationalInsights/workspaces/{name}"
             state |= {"name": name, "customerId": stable_uuid("workspace", name)}
+        elif typ == "azure-native:monitor:DataCollectionRule":
+            rid = f"{arm}/Microsoft.Insights/dataCollectionRules/{name}"
+            state["name"] = name
+        elif typ == "azure-native:monitor:DataCollectionRuleAssociation":
+            rid = f"{plain['resourceUri']}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{name}"
+            state["name"] = plain["associationName"]
         elif typ == "command:local:Command":
             rid = name
             env = plain.get("environment") or {}
@@ -279,6 +285,7 @@ class Registered:
     property_dependencies: dict[str, list[str]]
     provider: str
     delete_before_replace: bool
+    retain_on_delete: bool
     additional_secret_outputs: list[str]
 
 
@@ -359,6 +366,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                     provider=request.provider,
                     delete_before_replace=request.deleteBeforeReplace,
+                    retain_on_delete=request.retainOnDelete,
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                 )
             )

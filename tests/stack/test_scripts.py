@@ -51,7 +51,23 @@ def run(script: str, bin_dir: Path, env: dict[str, str], stdin: str = "") -> sub
     )
 
 
-BUILD_ENV = {"REGISTRY_NAME": "acrwiddev", "IMAGE_REPOSITORY": "demo", "IMAGE_TAG": "0123abcd", "CONTEXT_DIR": "app"}
+SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+BUILD_ENV = {
+    "REGISTRY_NAME": "acrwiddev",
+    "SUBSCRIPTION_ID": SUBSCRIPTION,
+    "IMAGE_REPOSITORY": "demo",
+    "IMAGE_TAG": "0123abcd",
+    "CONTEXT_DIR": "app",
+}
+TOKEN_ENV = {"REGISTRY_NAME": "acrwiddev", "SUBSCRIPTION_ID": SUBSCRIPTION}
+
+# Like the real CLI: `az acr build` streams the run log on stdout and prints no digest;
+# `az acr repository show --query digest` prints it.
+FAKE_AZ = f"""printf "%s\\n" "$*" >> "$CALLS"
+case "$1 $2" in
+  "acr build") echo "Step 1/5 : FROM python"; echo "Run ID: ca1 was successful after 41s" ;;
+  "acr repository") echo "{DIGEST}" ;;
+esac"""
 
 
 def test_acr_build_without_az_names_the_tool_and_the_other_builder(bin_dir: Path) -> None:
@@ -63,19 +79,21 @@ def test_acr_build_without_az_names_the_tool_and_the_other_builder(bin_dir: Path
 
 
 def test_acr_build_prints_only_the_digest_and_passes_the_right_arguments(bin_dir: Path, tmp_path: Path) -> None:
-    calls = tmp_path / "az-args"
-    log = 'echo "Step 1/5 : FROM python"\necho "Run ID: ca1 was successful"'
-    fake(bin_dir, "az", f'printf "%s\\n" "$@" > {calls}\n{log}\necho {DIGEST}')
-    result = run("acr-build.sh", bin_dir, BUILD_ENV)
+    calls = tmp_path / "az-calls"
+    fake(bin_dir, "az", FAKE_AZ)
+    result = run("acr-build.sh", bin_dir, {**BUILD_ENV, "CALLS": str(calls)})
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{DIGEST}\n"
     assert "Step 1/5" in result.stderr, "the build log goes to stderr, for the user to read"
-    args = calls.read_text().splitlines()
-    assert args[:2] == ["acr", "build"]
-    assert args[args.index("--registry") + 1] == "acrwiddev"
-    assert args[args.index("--image") + 1] == "demo:0123abcd"
-    assert args[args.index("--file") + 1] == "app/Dockerfile"
-    assert args[-1] == "app"
+    build, show = calls.read_text().splitlines()
+    assert build.split() == [
+        "acr", "build", "--subscription", SUBSCRIPTION, "--registry", "acrwiddev", "--image", "demo:0123abcd",
+        "--file", "app/Dockerfile", "--platform", "linux/amd64", "app",
+    ]  # fmt: skip
+    assert show.split() == [
+        "acr", "repository", "show", "--subscription", SUBSCRIPTION, "--name", "acrwiddev",
+        "--image", "demo:0123abcd", "--query", "digest", "--output", "tsv",
+    ]  # fmt: skip
 
 
 def test_acr_build_refused_by_the_subscription_points_to_the_docker_builder(bin_dir: Path) -> None:
@@ -94,7 +112,7 @@ def test_acr_build_without_a_digest_fails(bin_dir: Path) -> None:
 
 
 def test_docker_builder_without_docker_names_the_tool_and_the_other_builder(bin_dir: Path) -> None:
-    result = run("acr-token.sh", bin_dir, {"REGISTRY_NAME": "acrwiddev"})
+    result = run("acr-token.sh", bin_dir, TOKEN_ENV)
     assert result.returncode == 127
     assert "'docker'" in result.stderr
     assert "pulumi config set imageBuilder acr" in result.stderr
@@ -102,7 +120,7 @@ def test_docker_builder_without_docker_names_the_tool_and_the_other_builder(bin_
 
 def test_docker_builder_without_a_daemon_says_so(bin_dir: Path) -> None:
     fake(bin_dir, "docker", 'echo "Cannot connect to the Docker daemon" >&2; exit 1')
-    result = run("acr-token.sh", bin_dir, {"REGISTRY_NAME": "acrwiddev"})
+    result = run("acr-token.sh", bin_dir, TOKEN_ENV)
     assert result.returncode == 1
     assert "running Docker daemon" in result.stderr
     assert "pulumi config set imageBuilder acr" in result.stderr
@@ -112,11 +130,12 @@ def test_registry_token_is_the_only_output(bin_dir: Path, tmp_path: Path) -> Non
     calls = tmp_path / "az-args"
     fake(bin_dir, "docker", "exit 0")
     fake(bin_dir, "az", f'printf "%s\\n" "$@" > {calls}\necho "WARNING: use 00000000-... as user" >&2\necho eyJtoken')
-    result = run("acr-token.sh", bin_dir, {"REGISTRY_NAME": "acrwiddev"})
+    result = run("acr-token.sh", bin_dir, TOKEN_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "eyJtoken\n"
     assert calls.read_text().split() == [
-        "acr", "login", "--name", "acrwiddev", "--expose-token", "--output", "tsv", "--query", "accessToken"
+        "acr", "login", "--subscription", SUBSCRIPTION, "--name", "acrwiddev",
+        "--expose-token", "--output", "tsv", "--query", "accessToken",
     ]  # fmt: skip
 
 
@@ -138,7 +157,8 @@ def test_rbac_wait_polls_until_the_grant_arrives(bin_dir: Path, tmp_path: Path) 
         bin_dir,
         "kubectl",
         f'cat "$2" > {seen}\necho "$2" > {path}\nn=$(cat {count}); n=$((n+1)); echo $n > {count}\n'
-        'if [ "$n" -lt 3 ]; then echo no; exit 1; fi\necho yes',
+        # --quiet: no output, the exit code answers; warnings on stderr must not matter.
+        'echo "W1124 warning: kubelogin cache" >&2\nif [ "$n" -lt 3 ]; then exit 1; fi\nexit 0',
     )
     env = {"NAMESPACE": "demo", "TIMEOUT_SECONDS": "60", "FIRST_DELAY_SECONDS": "0"}
     result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\nkind: Config\n")
@@ -151,9 +171,9 @@ def test_rbac_wait_polls_until_the_grant_arrives(bin_dir: Path, tmp_path: Path) 
 
 def test_rbac_wait_gives_up_with_a_diagnosis(bin_dir: Path) -> None:
     fake(bin_dir, "kubelogin", "exit 0")
-    fake(bin_dir, "kubectl", "echo no; exit 1")
+    fake(bin_dir, "kubectl", 'echo "Error: forbidden" >&2; exit 1')
     env = {"NAMESPACE": "demo", "TIMEOUT_SECONDS": "0", "FIRST_DELAY_SECONDS": "0"}
     result = run("wait-for-kubernetes-rbac.sh", bin_dir, env)
     assert result.returncode == 1
-    assert "still cannot create Jobs in namespace demo" in result.stderr
+    assert "still cannot create Jobs in namespace demo: Error: forbidden" in result.stderr
     assert "Azure Kubernetes Service RBAC Writer" in result.stderr
