@@ -140,6 +140,21 @@ class _Reader:
             raise _fail(key, "must be a list of strings", f"pulumi config set --path '{key}[0]' VALUE")
         return tuple(v.strip() for v in cast(list[str], value))
 
+    def in_range(self, key: str, low: int, high: int, *, fix: str) -> int:
+        value = self.integer(key)
+        if not low <= value <= high:
+            raise _fail(key, f"is {value}, must be {low}-{high}", fix)
+        return value
+
+    def optional_in_range(self, key: str, low: int, high: int, *, zero_means: str, fix: str) -> int | None:
+        """Like in_range, but 0 stands for "not set" and gives None."""
+        value = self.integer(key)
+        if value == 0:
+            return None
+        if not low <= value <= high:
+            raise _fail(key, f"is {value}, must be {low}-{high} (or 0 for {zero_means})", fix)
+        return value
+
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         value = self.text(key)
         if value not in choices:
@@ -209,14 +224,12 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
     if not _VM_SIZE.match(node_vm_size):
         raise _fail("nodeVmSize", "must be a VM size name", "pulumi config set nodeVmSize Standard_D2s_v5")
 
-    node_count = read.integer("nodeCount")
-    if not 1 <= node_count <= 100:
-        raise _fail("nodeCount", f"is {node_count}, must be between 1 and 100", "pulumi config set nodeCount 1")
+    node_count = read.in_range("nodeCount", 1, 100, fix="pulumi config set nodeCount 1")
 
     node_os_disk_type = cast(OsDiskType, read.choice("nodeOsDiskType", OS_DISK_TYPES))
-    node_os_disk_size_gb = read.integer("nodeOsDiskSizeGb") or None
-    if node_os_disk_size_gb is not None and not 30 <= node_os_disk_size_gb <= 2048:
-        raise _fail("nodeOsDiskSizeGb", f"is {node_os_disk_size_gb}, must be 30-2048 (or 0 for the default)", "set 0")
+    node_os_disk_size_gb = read.optional_in_range(
+        "nodeOsDiskSizeGb", 30, 2048, zero_means="the default", fix="pulumi config set nodeOsDiskSizeGb 0"
+    )
     if node_os_disk_type == "Ephemeral" and node_os_disk_size_gb is None:
         raise _fail(
             "nodeOsDiskSizeGb",
@@ -237,13 +250,9 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
     acr_sku = cast(AcrSku, read.choice("acrSku", ACR_SKUS))
 
     key_vault_purge_protection = read.flag("keyVaultPurgeProtection")
-    key_vault_soft_delete_days = read.integer("keyVaultSoftDeleteDays")
-    if not 7 <= key_vault_soft_delete_days <= 90:
-        raise _fail(
-            "keyVaultSoftDeleteDays",
-            f"is {key_vault_soft_delete_days}, Azure accepts 7-90",
-            "pulumi config set keyVaultSoftDeleteDays 7",
-        )
+    key_vault_soft_delete_days = read.in_range(
+        "keyVaultSoftDeleteDays", 7, 90, fix="pulumi config set keyVaultSoftDeleteDays 7 (Azure accepts 7-90)"
+    )
     key_vault_network_default_action = cast(
         NetworkDefaultAction, read.choice("keyVaultNetworkDefaultAction", NETWORK_DEFAULT_ACTIONS)
     )
@@ -258,13 +267,9 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
         )
     secret_value = raw.get_secret("secretValue")
     secret_content_type = read.text("secretContentType") or None
-    secret_expiry_days = read.integer("secretExpiryDays") or None
-    if secret_expiry_days is not None and not 1 <= secret_expiry_days <= 3650:
-        raise _fail(
-            "secretExpiryDays",
-            f"is {secret_expiry_days}, must be 1-3650 (or 0 for no expiry)",
-            "pulumi config set secretExpiryDays 90",
-        )
+    secret_expiry_days = read.optional_in_range(
+        "secretExpiryDays", 1, 3650, zero_means="no expiry date", fix="pulumi config set secretExpiryDays 90"
+    )
 
     namespace = _dns_label("namespace", read.text("namespace"))
     if namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -276,13 +281,12 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
     service_account_name = _dns_label("serviceAccountName", read.text("serviceAccountName"))
     image_builder = cast(ImageBuilder, read.choice("imageBuilder", IMAGE_BUILDERS))
 
-    app_retry_budget_seconds = read.integer("appRetryBudgetSeconds")
-    if not 30 <= app_retry_budget_seconds <= 1800:
-        raise _fail(
-            "appRetryBudgetSeconds",
-            f"is {app_retry_budget_seconds}, must be 30-1800",
-            "pulumi config set appRetryBudgetSeconds 600 (Key Vault role assignments can take up to 10 minutes)",
-        )
+    app_retry_budget_seconds = read.in_range(
+        "appRetryBudgetSeconds",
+        30,
+        1800,
+        fix="pulumi config set appRetryBudgetSeconds 600 (Key Vault role assignments can take up to 10 minutes)",
+    )
 
     return StackConfig(
         location=location,

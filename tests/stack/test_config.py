@@ -103,7 +103,7 @@ def test_given_values_are_typed_and_normalised() -> None:
         ("kubernetesVersion", "latest", "not a minor version"),
         ("kubernetesVersion", "1.34.2", "a pinned patch would become a downgrade"),
         ("nodeVmSize", "", "VM size"),
-        ("nodeCount", "0", "between 1 and 100"),
+        ("nodeCount", "0", "must be 1-100"),
         ("nodeCount", "three", "declared type"),
         ("nodeOsDiskType", "Fast", "not one of Managed, Ephemeral"),
         ("nodeOsDiskSizeGb", "5000", "30-2048"),
