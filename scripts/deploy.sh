@@ -2,12 +2,16 @@
 # Deploy a stack (default: dev) with the embedded default backend: state in ~/.pulumi,
 # secrets under a passphrase, no Pulumi Cloud account. Extra arguments go to `pulumi up`.
 #   ./scripts/deploy.sh            # dev
-#   ./scripts/deploy.sh prod --yes
+#   ./scripts/deploy.sh --yes      # dev, without the confirmation prompt
+#   ./scripts/deploy.sh prod --diff
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-stack=${1:-dev}
-if [ $# -gt 0 ]; then shift; fi
+stack=dev
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then # a first argument that is not an option names the stack
+  stack=$1
+  shift
+fi
 
 missing=()
 for tool in python3 pulumi az kubectl kubelogin; do

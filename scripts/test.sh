@@ -16,7 +16,7 @@ install() { # install VENV STAMP_NAME REQUIREMENTS...
   if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "== installing $* into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=24,<27'
     local req args=()
     for req in "$@"; do args+=(-r "$req"); done
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}"

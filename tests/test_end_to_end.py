@@ -47,11 +47,12 @@ def deploy(ev: Evaluation, azure: FakeAzure) -> None:
     )
     vault.set_secret(secret_resource.inputs["secretName"], secret_resource.inputs["properties"]["value"])
     for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
-        role = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
-        if assignment.inputs["scope"] == vault_resource.id:
-            vault.assign_role(assignment.inputs["principalId"], role)
-        elif assignment.inputs["scope"] == secret_resource.id:
+        role, scope = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1], assignment.inputs["scope"]
+        if scope == secret_resource.id:
             vault.assign_role(assignment.inputs["principalId"], role, secret_name=secret_resource.inputs["secretName"])
+        elif vault_resource.id == scope or vault_resource.id.startswith(scope + "/"):
+            # Azure RBAC inherits: a grant on the vault, its group or subscription covers the secret.
+            vault.assign_role(assignment.inputs["principalId"], role)
 
 
 def run_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
@@ -62,8 +63,8 @@ def run_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
     (container,) = pod["spec"]["containers"]
     env = {**base_env(azure.workdir), **azure.network_env()}
     env |= {e["name"]: e["value"] for e in container["env"]}
-    # Small retry budget: the fakes either succeed at once or never will.
-    env |= {"RETRY_BUDGET_SECONDS": "1", **FAST_RETRY_ENV}
+    # No retries: nothing propagates in the fakes, a request succeeds at once or never will.
+    env |= {"RETRY_BUDGET_SECONDS": "0", **FAST_RETRY_ENV}
     service_accounts = [
         sa.inputs
         for sa in ev.of_type(t.SERVICE_ACCOUNT)
@@ -109,28 +110,42 @@ def test_a_configured_secret_value_is_read_and_checked(deployed: Callable[[Evalu
     assert result.returncode == 0, result.stderr
 
 
-# Each cut wire, and the exit code the app gives for the symptom it causes (app/README.md).
-EXPECTED_EXIT = {
-    "issuer without trailing slash": 4,  # AADSTS700211
-    "subject in another namespace": 4,  # AADSTS70021
-    "wrong audience": 4,
-    "audience constant": 4,
-    "Job runs as the default ServiceAccount": 3,  # no client-id annotation on "default"
-    "no client-id annotation": 3,  # workload identity not wired
-    "pod label missing": 3,
-    "pod label key typo": 3,
-    "Secrets User on another principal": 5,  # 403 ForbiddenByRbac
-    "Secrets User at resource-group scope": 5,
-    "Secrets User role GUID": 5,
+# Each cut wire, the exit code the app gives for its symptom (app/README.md), and what it says.
+EXPECTED_FAILURE = {
+    "issuer without trailing slash": (4, "AADSTS700211"),
+    "subject in another namespace": (4, "AADSTS70021"),
+    "wrong audience": (4, "AADSTS700212"),
+    "audience constant": (4, "AADSTS700212"),
+    "Job runs as the default ServiceAccount": (3, "azure.workload.identity/client-id"),  # no annotation on "default"
+    "no client-id annotation": (3, "azure.workload.identity/client-id"),
+    "pod label missing": (3, "azure.workload.identity/use"),
+    "pod label key typo": (3, "azure.workload.identity/use"),
+    "Secrets User on another principal": (5, "ForbiddenByRbac"),
+    "Secrets User role GUID": (5, "ForbiddenByRbac"),
 }
 
 
-@pytest.mark.parametrize("cut", list(EXPECTED_EXIT))
+@pytest.mark.parametrize("cut", list(EXPECTED_FAILURE))
 def test_a_cut_wire_fails_the_job_with_the_matching_diagnosis(
     monkeypatch: pytest.MonkeyPatch, deployed: Callable[[Evaluation], RunResult], cut: str
 ) -> None:
     apply_cut, _ = CUTS[cut]
     apply_cut(monkeypatch)
     result = deployed(evaluate())
-    assert result.returncode == EXPECTED_EXIT[cut], result.stderr
+    exit_code, symptom = EXPECTED_FAILURE[cut]
+    assert result.returncode == exit_code, result.stderr
+    assert symptom in result.stderr
     assert result.stdout == ""
+
+
+def test_a_grant_wider_than_the_secret_still_works_so_only_the_wiring_check_catches_it(
+    monkeypatch: pytest.MonkeyPatch, deployed: Callable[[Evaluation], RunResult]
+) -> None:
+    """Key Vault Secrets User on the resource group is inherited by the secret: the Job reads it,
+    but the identity could read every secret of every vault in the group."""
+    apply_cut, check = CUTS["Secrets User at resource-group scope"]
+    apply_cut(monkeypatch)
+    ev = evaluate()
+    assert deployed(ev).returncode == 0
+    with pytest.raises(AssertionError, match="not scoped to the secret"):
+        check(ev)

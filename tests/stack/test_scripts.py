@@ -177,3 +177,45 @@ def test_rbac_wait_gives_up_with_a_diagnosis(bin_dir: Path) -> None:
     assert result.returncode == 1
     assert "still cannot create Jobs in namespace demo: Error: forbidden" in result.stderr
     assert "Azure Kubernetes Service RBAC Writer" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "stack", "up_args"),
+    [([], "dev", []), (["--yes"], "dev", ["--yes"]), (["prod", "--diff"], "prod", ["--diff"])],
+)
+def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
+    bin_dir: Path, tmp_path: Path, args: list[str], stack: str, up_args: list[str]
+) -> None:
+    calls = tmp_path / "pulumi-calls"
+    for tool in ("python3", "kubectl", "kubelogin", "az"):
+        fake(bin_dir, tool, "exit 0")
+    (bin_dir / "dirname").symlink_to(shutil.which("dirname") or "/usr/bin/dirname")
+    fake(bin_dir, "pulumi", f'echo "$*" >> {calls}')
+    result = subprocess.run(
+        [str(bin_dir / "sh"), "-c", 'exec bash "$0" "$@"', str(ROOT / "scripts" / "deploy.sh"), *args],
+        env={"PATH": f"{bin_dir}:{Path(shutil.which('bash') or '/bin/bash').parent}"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert calls.read_text().splitlines() == [
+        "install",
+        f"stack select --create {stack}",
+        " ".join(["up", "--stack", stack, *up_args]),
+    ]
+
+
+def test_deploy_names_missing_prerequisites(bin_dir: Path) -> None:
+    (bin_dir / "dirname").symlink_to(shutil.which("dirname") or "/usr/bin/dirname")
+    result = subprocess.run(
+        [shutil.which("bash") or "/bin/bash", str(ROOT / "scripts" / "deploy.sh")],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "missing prerequisite(s): python3 pulumi az kubectl kubelogin" in result.stderr
