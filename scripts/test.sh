@@ -24,7 +24,9 @@ install() { # install VENV STAMP_NAME REQUIREMENTS...
   fi
 }
 
-install "$venv" requirements.txt requirements-dev.txt app/requirements.txt
+mkdir -p build
+sed -e '/^ *--hash=/d' -e 's/ *\\$//' app/requirements.txt >build/app-constraints.txt
+install "$venv" requirements.txt requirements-dev.txt app/requirements.in app/requirements.txt
 install "$checkov_venv" requirements-checkov.txt
 export PATH="$PWD/$venv/bin:$PATH"
 

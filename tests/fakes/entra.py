@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +117,7 @@ class TokenRequestRecord:
     tenant: str
     client_id: str
     scope: str
-    outcome: str  # "ok" or "AADSTS<code>"
+    outcome: str  # "ok", "AADSTS<code>" or "HTTP <status>" (a scripted busy answer)
 
 
 class AccessTokenRejected(Exception):
@@ -132,7 +133,8 @@ class FakeEntra:
 
     Configure it like the real thing: ``add_identity`` (a managed identity), ``add_federated_credential``,
     ``trust_issuer`` (an OIDC issuer whose JWKS Entra can fetch). Script propagation delays with
-    ``fail_next_token_requests(n, code)``. Inspect ``token_requests`` and ``unexpected_requests``.
+    ``fail_next_token_requests(n, code)`` and outages with ``busy_next_token_requests(n, status=...)``; tamper with
+    answers through ``response_filter``. Inspect ``token_requests``, ``issued_tokens`` and ``unexpected_requests``.
     """
 
     def __init__(self, tenant_id: str, *, signing_key: RSAKey | None = None) -> None:
@@ -145,8 +147,10 @@ class FakeEntra:
         self.issued_tokens: list[str] = []
         self._key = signing_key if signing_key is not None else RSAKey.generate_key(2048, auto_kid=True)
         self._key.ensure_kid()
-        self._scripted: deque[int] = deque()
+        self._scripted: deque[int | Response] = deque()
         self._lock = threading.Lock()
+        # Optional hook to tamper with token endpoint answers (e.g. a corrupt body) in robustness tests.
+        self.response_filter: Callable[[Response], Response] | None = None
 
     # -- configuration -------------------------------------------------------------------------------------------
 
@@ -179,12 +183,24 @@ class FakeEntra:
         with self._lock:
             self._scripted.extend([code] * count)
 
+    def busy_next_token_requests(self, count: int, *, status: int = 503, retry_after: float | None = None) -> None:
+        """Answer the next ``count`` token requests with ``status`` (429 throttled, 5xx unavailable), optionally
+        with a Retry-After header, and the OAuth ``temporarily_unavailable`` error body."""
+        body = {
+            "error": "temporarily_unavailable",
+            "error_description": "The service is temporarily unavailable. Please try again later.",
+        }
+        headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+        with self._lock:
+            self._scripted.extend([Response.json(status, body, headers)] * count)
+
     # -- HTTP ----------------------------------------------------------------------------------------------------
 
     def __call__(self, request: Request) -> Response:
         parts = request.path.strip("/").split("/")
         if request.method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
-            return self._token(parts[0], request.form())
+            response = self._token(parts[0], request.form())
+            return self.response_filter(response) if self.response_filter is not None else response
         self.unexpected_requests.append(f"{request.method} {request.path}")
         return Response.json(404, {"error": "not_found", "error_description": "fake Entra serves the token endpoint"})
 
@@ -231,6 +247,9 @@ class FakeEntra:
         seen = {"iss": iss, "sub": sub, "aud": ",".join(audiences)}
         with self._lock:
             scripted = self._scripted.popleft() if self._scripted else None
+        if isinstance(scripted, Response):
+            self.token_requests.append(TokenRequestRecord(tenant, client_id, scope, f"HTTP {scripted.status}"))
+            return scripted
         if scripted is not None:
             return fail(scripted, **seen, now="", nbf="", exp="", parameter="", resource=scope)
         identity = self.identities.get(client_id)

@@ -5,7 +5,8 @@ resource="https://vault.azure.net"`` (what the SDK's challenge policy parses and
 name). An authenticated request must carry an access token FakeEntra issued for ``https://vault.azure.net`` in the
 vault's tenant; authorization then follows the vault's mode (Azure RBAC role assignments, or access policies) and
 firewall, answering Key Vault's ``Forbidden`` bodies with ``ForbiddenByRbac`` / ``AccessDenied`` /
-``ForbiddenByFirewall`` inner errors, ``404 SecretNotFound`` or ``200`` with a SecretBundle.
+``ForbiddenByFirewall`` / ``ForbiddenByConnection`` inner errors, ``404 SecretNotFound`` or ``200`` with a
+SecretBundle. Scripted failures (``fail_next_reads``) add ``ForbiddenByPolicy``, 429 and 5xx with Retry-After.
 """
 
 from __future__ import annotations
@@ -70,10 +71,11 @@ class FakeVault:
     resource_group: str = "rg-demo"
     rbac: bool = True
     firewall_allows: bool = True
+    public_network_access: bool = True  # False: publicNetworkAccess Disabled and no private endpoint in the fakes
     secrets: dict[str, list[SecretVersion]] = field(default_factory=dict)
     role_assignments: list[RoleAssignment] = field(default_factory=list)
     access_policies: dict[str, set[str]] = field(default_factory=dict)
-    scripted: deque[tuple[int, str]] = field(default_factory=deque)
+    scripted: deque[tuple[int, str, float | None]] = field(default_factory=deque)
 
     @property
     def host(self) -> str:
@@ -99,9 +101,13 @@ class FakeVault:
         """Role by name or built-in role definition id; scope is the vault, or one secret."""
         self.role_assignments.append(RoleAssignment(principal_id, _ROLE_NAMES.get(role, role), secret_name))
 
-    def fail_next_reads(self, count: int, *, status: int = 403, inner: str = "ForbiddenByRbac") -> None:
-        """Answer the next ``count`` authenticated reads with this error (e.g. a just-made role assignment)."""
-        self.scripted.extend([(status, inner)] * count)
+    def fail_next_reads(
+        self, count: int, *, status: int = 403, inner: str = "ForbiddenByRbac", retry_after: float | None = None
+    ) -> None:
+        """Answer the next ``count`` authenticated reads with this error (e.g. a just-made role assignment: 403
+        ``ForbiddenByRbac``; throttling: 429 ``Throttled``; an outage: 503 ``ServiceUnavailable``), optionally with a
+        Retry-After header. For a 403, ``inner`` is the inner error code ("" for none)."""
+        self.scripted.extend([(status, inner, retry_after)] * count)
 
     def may_read(self, principal_id: str, secret_name: str) -> bool:
         if not self.rbac:
@@ -182,10 +188,14 @@ class FakeKeyVault:
         with self._lock:
             scripted = vault.scripted.popleft() if vault.scripted else None
         if scripted is not None:
-            status, inner = scripted
+            status, inner, retry_after = scripted
+            headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
             if status == 403:
                 return _forbidden(vault, inner, caller, secret_name)
-            return _error(status, inner, f"Scripted failure {status} {inner}.")
+            message = _BUSY_MESSAGES.get(status, f"Scripted failure {status} {inner}.")
+            return _error(status, inner or "InternalServerError", message, headers=headers)
+        if not vault.public_network_access:
+            return _forbidden(vault, "ForbiddenByConnection", caller, secret_name)
         if not vault.firewall_allows:
             return _forbidden(vault, "ForbiddenByFirewall", caller, secret_name)
         if not vault.may_read(principal, secret_name):
@@ -247,7 +257,14 @@ def _error(
     return Response.json(status, {"error": error}, _headers(headers))
 
 
+_BUSY_MESSAGES = {
+    429: "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+    503: "The service is unavailable, please retry.",
+}
+
+
 def _forbidden(vault: FakeVault, inner: str, caller: str, secret_name: str) -> Response:
+    """Key Vault's 403 for ``inner`` ("" for a 403 without an inner error)."""
     where = f"Vault: {vault.name};location={vault.location}"
     if inner == "ForbiddenByRbac":
         message = (
@@ -257,14 +274,21 @@ def _forbidden(vault: FakeVault, inner: str, caller: str, secret_name: str) -> R
             f"Resource: '{vault.resource_id}/secrets/{secret_name.lower()}'\r\nAssignment: (not found)\r\n"
             f"DenyAssignmentId: null\r\nDecisionReason: null \r\n{where}\r\n"
         )
-    elif inner == "AccessDenied":
+    elif inner in ("AccessDenied", "ForbiddenByPolicy"):
         message = (
             f"The user, group or application '{caller}' does not have secrets get permission on key vault "
             f"'{vault.name};location={vault.location}'. For help resolving this issue, please see "
             "https://go.microsoft.com/fwlink/?linkid=2125287"
         )
-    else:
+    elif inner == "ForbiddenByConnection":
+        message = (
+            "Public network access is disabled and request is not from a trusted service nor via an approved "
+            f"private link.\r\nCaller: {caller}\r\n{where}"
+        )
+    elif inner == "ForbiddenByFirewall":
         message = (
             f"Client address is not authorized and caller is not a trusted service.\r\nCaller: {caller}\r\n{where}"
         )
-    return _error(403, "Forbidden", message, inner=inner)
+    else:
+        message = f"Access denied.\r\nCaller: {caller}\r\n{where}"
+    return _error(403, "Forbidden", message, inner=inner or None)
