@@ -9,24 +9,23 @@ venv=.venv
 checkov_venv=.venv-checkov
 manifests=build/manifests
 
-install() { # install VENV STAMP_NAME REQUIREMENTS...
-  local venv=$1 stamp=$1/.requirements.sha256 wanted
+install() { # install VENV REQUIREMENTS [MORE FILES IT DEPENDS ON...]
+  local venv=$1 requirements=$2 stamp=$1/.requirements.sha256 wanted
   shift
   wanted=$(cat "$@" | sha256sum)
   if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    echo "== installing $* into $venv"
+    echo "== installing $requirements into $venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=24,<27'
-    local req args=()
-    for req in "$@"; do args+=(-r "$req"); done
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
     echo "$wanted" >"$stamp"
   fi
 }
 
+# The app's locked versions, without hashes, as constraints for the dev install.
 mkdir -p build
 sed -e '/^ *--hash=/d' -e 's/ *\\$//' app/requirements.txt >build/app-constraints.txt
-install "$venv" requirements.txt requirements-dev.txt app/requirements.in app/requirements.txt
+install "$venv" requirements-dev.txt requirements.txt app/requirements.in build/app-constraints.txt
 install "$checkov_venv" requirements-checkov.txt
 export PATH="$PWD/$venv/bin:$PATH"
 
