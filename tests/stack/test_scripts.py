@@ -179,6 +179,18 @@ def test_rbac_wait_gives_up_with_a_diagnosis(bin_dir: Path) -> None:
     assert "Azure Kubernetes Service RBAC Writer" in result.stderr
 
 
+def run_deploy(bin_dir: Path, args: list[str], path: str) -> subprocess.CompletedProcess[str]:
+    (bin_dir / "dirname").symlink_to(shutil.which("dirname") or "/usr/bin/dirname")
+    return subprocess.run(
+        [shutil.which("bash") or "/bin/bash", str(ROOT / "scripts" / "deploy.sh"), *args],
+        env={"PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "stack", "up_args"),
     [([], "dev", []), (["--yes"], "dev", ["--yes"]), (["prod", "--diff"], "prod", ["--diff"])],
@@ -189,16 +201,8 @@ def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
     calls = tmp_path / "pulumi-calls"
     for tool in ("python3", "kubectl", "kubelogin", "az"):
         fake(bin_dir, tool, "exit 0")
-    (bin_dir / "dirname").symlink_to(shutil.which("dirname") or "/usr/bin/dirname")
     fake(bin_dir, "pulumi", f'echo "$*" >> {calls}')
-    result = subprocess.run(
-        [str(bin_dir / "sh"), "-c", 'exec bash "$0" "$@"', str(ROOT / "scripts" / "deploy.sh"), *args],
-        env={"PATH": f"{bin_dir}:{Path(shutil.which('bash') or '/bin/bash').parent}"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_deploy(bin_dir, args, str(bin_dir))
     assert result.returncode == 0, result.stderr
     assert calls.read_text().splitlines() == [
         "install",
@@ -208,14 +212,6 @@ def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
 
 
 def test_deploy_names_missing_prerequisites(bin_dir: Path) -> None:
-    (bin_dir / "dirname").symlink_to(shutil.which("dirname") or "/usr/bin/dirname")
-    result = subprocess.run(
-        [shutil.which("bash") or "/bin/bash", str(ROOT / "scripts" / "deploy.sh")],
-        env={"PATH": str(bin_dir)},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_deploy(bin_dir, [], str(bin_dir))
     assert result.returncode == 1
     assert "missing prerequisite(s): python3 pulumi az kubectl kubelogin" in result.stderr
