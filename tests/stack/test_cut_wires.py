@@ -101,6 +101,10 @@ def both(*edits: Callable[[str, dict], None]) -> Callable[[str, dict], None]:
     return apply
 
 
+def into_default_namespace(name: str, kw: dict) -> None:
+    kw["metadata"] = {**kw["metadata"], "namespace": "default"}
+
+
 def secrets_user_on_kubelet(name: str, kw: dict) -> None:
     if name.endswith("secrets-user"):
         kw["principal_id"] = "11111111-2222-3333-4444-555555555555"
@@ -148,6 +152,10 @@ CUTS: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], Callable[[Evaluation
     "Job runs as the default ServiceAccount": (
         lambda mp: tamper(mp, k8s.batch.v1, "Job", job_edit(run_as_default_service_account)),
         wiring.check_federation,
+    ),
+    "NetworkPolicy in another namespace": (
+        lambda mp: tamper(mp, k8s.networking.v1, "NetworkPolicy", into_default_namespace),
+        wiring.check_namespace,
     ),
     "Secrets User on another principal": (
         lambda mp: tamper(mp, authorization, "RoleAssignment", secrets_user_on_kubelet),
@@ -198,4 +206,4 @@ def test_a_cut_wire_is_caught(monkeypatch: pytest.MonkeyPatch, cut: str) -> None
 
 def test_cuts_cover_every_wiring_check() -> None:
     covered = {check for _, check in CUTS.values()}
-    assert covered >= set(wiring.ALL_CHECKS) - {wiring.check_namespace}
+    assert covered >= set(wiring.ALL_CHECKS)
