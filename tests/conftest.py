@@ -10,12 +10,29 @@ from typing import Any
 import pytest
 
 from tests.stack.harness import ROOT, Evaluation, evaluate
+from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS
+
+Deployed = Callable[[str], Evaluation]
 
 
-@pytest.fixture(scope="module")
-def dev() -> Evaluation:
-    """The program with every setting at its default (what Pulumi.yaml declares)."""
-    return evaluate()
+@pytest.fixture(scope="session")
+def deployed() -> Deployed:
+    """The first `up` of a shipped stack, as deployable (prod's placeholder ranges replaced).
+    Shared by every test: nothing may change an Evaluation."""
+    cache: dict[str, Evaluation] = {}
+
+    def up(stack: str) -> Evaluation:
+        if stack not in cache:
+            cache[stack] = evaluate(PLACEHOLDER_REPLACEMENTS.get(stack, {}), stack=stack)
+        return cache[stack]
+
+    return up
+
+
+@pytest.fixture(scope="session")
+def dev(deployed: Deployed) -> Evaluation:
+    """The dev stack as shipped (Pulumi.dev.yaml over Pulumi.yaml's defaults)."""
+    return deployed("dev")
 
 
 @pytest.fixture
@@ -30,6 +47,6 @@ def project_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def evaluate_copy(project_copy: Path) -> Callable[..., Evaluation]:
     def run(config: dict[str, Any] | None = None) -> Evaluation:
-        return evaluate(config, program=project_copy / "infra" / "__main__.py")
+        return evaluate(config, program_dir=project_copy / "infra")
 
     return run

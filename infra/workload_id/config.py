@@ -1,17 +1,15 @@
 """Stack configuration: read once, validated, typed.
 
-Every key is declared in Pulumi.yaml with its type, default and description. Pulumi
-applies those defaults on a real `pulumi up`; this module repeats them so the program
-behaves the same under unit-test mocks, where Pulumi.yaml defaults are not applied.
-All validation runs before any resource is declared, and every message names the key
-and says how to fix it.
+Every key is declared in Pulumi.yaml with its type, default and description, and the CLI
+hands the program each one (the stack's value, else the declared default). All validation
+runs before any resource is declared, and every message names the key and says how to fix it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -42,8 +40,11 @@ _VM_SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 
 
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the key and the fix."""
+class ConfigError(pulumi.RunError):
+    """A configuration value is invalid; the message names the key and the fix.
+
+    A RunError: the Python language host prints its message as one line, without the
+    traceback it prints for any other exception (pulumi-language-python-exec)."""
 
 
 @dataclass(frozen=True)
@@ -78,42 +79,12 @@ class StackConfig:
     app_retry_budget_seconds: int
 
 
-# Defaults, identical to those declared in Pulumi.yaml.
-DEFAULTS: Mapping[str, Any] = {
-    "location": "japaneast",
-    "namePrefix": "wid",
-    "kubernetesVersion": "",
-    "nodeVmSize": "Standard_D2s_v5",
-    "nodeCount": 1,
-    "nodeOsDiskType": "Managed",
-    "nodeOsDiskSizeGb": 0,
-    "availabilityZones": [],
-    "aksTier": "Free",
-    "authorizedIpRanges": [],
-    "disableLocalAccounts": True,
-    "kubeloginMode": "azurecli",
-    "monitoring": False,
-    "acrSku": "Basic",
-    "keyVaultPurgeProtection": False,
-    "keyVaultSoftDeleteDays": 7,
-    "keyVaultNetworkDefaultAction": "Allow",
-    "keyVaultAllowedIpRanges": [],
-    "secretName": "demo-secret",
-    "secretContentType": "",
-    "secretExpiryDays": 0,
-    "namespace": "workload-identity-demo",
-    "serviceAccountName": "keyvault-reader",
-    "imageBuilder": "acr",
-    "appRetryBudgetSeconds": 600,
-}
-
-
 def _fail(key: str, problem: str, fix: str) -> ConfigError:
     return ConfigError(f"config '{key}': {problem}. Fix: {fix}")
 
 
 class _Reader:
-    """Reads raw values with Pulumi.yaml's defaults and reports errors by key."""
+    """Reads raw values and reports errors by key."""
 
     def __init__(self, config: pulumi.Config) -> None:
         self._config = config
@@ -123,7 +94,11 @@ class _Reader:
             value = parse(key)
         except pulumi.ConfigTypeError as err:
             raise _fail(key, f"is not of the declared type ({err})", "see Pulumi.yaml for its type") from None
-        return DEFAULTS[key] if value is None else value
+        if value is None:
+            raise _fail(
+                key, "has no value", "declare it in Pulumi.yaml with a default, and run the program with the Pulumi CLI"
+            )
+        return value
 
     def text(self, key: str) -> str:
         return str(self._raw(key, self._config.get)).strip()

@@ -1,12 +1,20 @@
-"""The shipped stack files, as the tests and the manifest gate evaluate them."""
+"""The project and its stack files, and the configuration the Pulumi CLI hands the program."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.stack.harness import PROJECT, ROOT
+ROOT = Path(__file__).resolve().parents[2]
+_PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+PROJECT: str = _PROJECT_FILE["name"]
+# `main: infra/`: the CLI's program directory (pulumi/pulumi pkg/engine/project.go, getPwdMain).
+PROGRAM_DIR = ROOT / _PROJECT_FILE["main"]
+DECLARED: dict[str, dict[str, Any]] = _PROJECT_FILE["config"]
 
 # Pulumi.prod.yaml ships documentation placeholders for the deployer's egress ranges, which
 # the program refuses; these stand in for the real ranges a user sets before deploying.
@@ -20,10 +28,24 @@ def stack_names() -> list[str]:
 
 
 def shipped_config(stack: str) -> dict[str, Any]:
-    """The stack file's values, keys without the project prefix (arrays as lists)."""
-    values = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    """The stack file's values, keys without the project prefix (arrays as lists); none for a new stack."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    values = yaml.safe_load(path.read_text())["config"] if path.exists() else {}
     return {k.removeprefix(f"{PROJECT}:"): v for k, v in values.items()}
 
 
 def deployable_config(stack: str) -> dict[str, Any]:
     return shipped_config(stack) | PLACEHOLDER_REPLACEMENTS.get(stack, {})
+
+
+def cli_config(values: Mapping[str, Any], secrets: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """PULUMI_CONFIG and its secret keys as the CLI builds them for the program.
+
+    The CLI gives every declared key: a value the stack sets, else the Pulumi.yaml default
+    (pulumi/pulumi pkg/workspace/config.go, mergeConfig: "if !foundOnStack && (hasValue ||
+    hasDefault)"). Values travel as strings, arrays and objects as JSON.
+    """
+    merged = {k: spec["default"] for k, spec in DECLARED.items() if "default" in spec} | dict(values)
+    config = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in merged.items()}
+    config |= {f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()}
+    return config, [f"{PROJECT}:{k}" for k in secrets or {}]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import traceback
 from typing import Any
 
 import pulumi
@@ -10,15 +10,25 @@ import pytest
 import yaml
 
 from tests.stack.harness import PROJECT, ROOT, EvaluationFailed, evaluate
-from tests.stack.stacks import deployable_config, shipped_config, stack_names
-from workload_id.config import DEFAULTS, MAX_NAME_PREFIX_LENGTH, ConfigError, StackConfig, load_config
+from tests.stack.stacks import DECLARED, cli_config, deployable_config, shipped_config, stack_names
+from workload_id.config import MAX_NAME_PREFIX_LENGTH, ConfigError, StackConfig, load_config
 
 
 def load(values: dict[str, Any] | None = None, secrets: dict[str, str] | None = None) -> StackConfig:
-    raw = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in (values or {}).items()}
-    raw |= {f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()}
-    pulumi.runtime.set_all_config(raw, [f"{PROJECT}:{k}" for k in secrets or {}])
+    """The config as the CLI hands it to the program: declared defaults, then these values."""
+    pulumi.runtime.set_all_config(*cli_config(values or {}, secrets))
     return load_config(pulumi.Config(PROJECT))
+
+
+def language_host_report(error: BaseException) -> str:
+    """What the Python language host prints for an exception out of the program
+    (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec: `except pulumi.RunError as e:
+    pulumi.log.error(str(e))`; any other exception: "Program failed with an unhandled exception:"
+    and the traceback)."""
+    if isinstance(error, pulumi.RunError):
+        return str(error)
+    formatted = "".join(traceback.format_exception(error))
+    return "Program failed with an unhandled exception:\n" + formatted
 
 
 def test_defaults_give_a_cheap_working_dev_config() -> None:
@@ -32,15 +42,36 @@ def test_defaults_give_a_cheap_working_dev_config() -> None:
     assert config.authorized_ip_ranges == ()
 
 
-def test_every_key_is_declared_in_pulumi_yaml_with_type_description_and_the_same_default() -> None:
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    assert set(declared) == set(DEFAULTS)
-    for key, spec in declared.items():
+class RecordingConfig(pulumi.Config):
+    """A Config that notes every key the program reads."""
+
+    def __init__(self) -> None:
+        super().__init__(PROJECT)
+        self.read: set[str] = set()
+
+    def _get(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        self.read.add(key)
+        return super()._get(key, *args, **kwargs)
+
+
+def test_the_program_reads_exactly_the_declared_keys_each_with_type_description_and_default() -> None:
+    pulumi.runtime.set_all_config(*cli_config({}))
+    config = RecordingConfig()
+    load_config(config)
+    assert config.read - {"secretValue"} == set(DECLARED)
+    for key, spec in DECLARED.items():
         assert spec.get("description"), key
         assert spec.get("type") in ("string", "integer", "boolean", "array"), key
         # A declared key without a default is required by Pulumi in every stack.
         assert "default" in spec, key
-        assert spec["default"] == DEFAULTS[key], key
+
+
+def test_a_key_without_a_value_is_refused_by_name() -> None:
+    """The CLI always gives declared keys; only a key missing from Pulumi.yaml can arrive empty."""
+    values, secret_keys = cli_config({})
+    pulumi.runtime.set_all_config({k: v for k, v in values.items() if not k.endswith(":nodeCount")}, secret_keys)
+    with pytest.raises(ConfigError, match=r"^config 'nodeCount': has no value\. Fix: declare it in Pulumi\.yaml"):
+        load_config(pulumi.Config(PROJECT))
 
 
 def test_the_optional_secret_is_documented_where_pulumi_would_otherwise_require_it() -> None:
@@ -51,7 +82,7 @@ def test_the_optional_secret_is_documented_where_pulumi_would_otherwise_require_
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_stack_files_set_only_declared_keys_and_load_cleanly(stack: str) -> None:
-    assert set(shipped_config(stack)) <= set(DEFAULTS), "stack files configure only declared keys"
+    assert set(shipped_config(stack)) <= set(DECLARED), "stack files configure only declared keys"
     assert isinstance(load(deployable_config(stack)), StackConfig)
 
 
@@ -65,8 +96,13 @@ def test_stack_file_values_have_the_declared_types(stack: str) -> None:
 
 
 def test_prod_refuses_to_deploy_until_the_placeholder_ranges_are_replaced() -> None:
-    with pytest.raises(ConfigError, match=r"^config 'authorizedIpRanges': '203\.0\.113\.0/24' is a documentation"):
+    """Every first `deploy.sh prod` meets this, by design: one line, no traceback."""
+    with pytest.raises(
+        ConfigError, match=r"^config 'authorizedIpRanges': '203\.0\.113\.0/24' is a documentation"
+    ) as refused:
         load(shipped_config("prod"))
+    assert language_host_report(refused.value) == str(refused.value)
+    assert "\n" not in str(refused.value)
 
 
 def test_given_values_are_typed_and_normalised() -> None:
@@ -140,6 +176,8 @@ def test_bad_input_fails_early_naming_the_key_and_the_fix(key: str, value: Any, 
     assert message.startswith(f"config '{key}': ")
     assert fragment in message
     assert "Fix: " in message
+    assert language_host_report(raised.value) == message, "printed as its message alone"
+    assert "\n" not in message, "one line"
 
 
 def test_ephemeral_os_disk_needs_an_explicit_size() -> None:
@@ -148,10 +186,14 @@ def test_ephemeral_os_disk_needs_an_explicit_size() -> None:
     assert load({"nodeOsDiskType": "Ephemeral", "nodeOsDiskSizeGb": "64"}).node_os_disk_size_gb == 64
 
 
-def test_invalid_config_declares_no_resource_and_calls_nothing() -> None:
+def test_invalid_config_stops_the_program_with_one_line_and_declares_nothing() -> None:
     with pytest.raises(EvaluationFailed) as raised:
         evaluate({"namespace": "kube-system"})
-    assert isinstance(raised.value.cause, ConfigError)
+    report = language_host_report(raised.value.cause)
+    assert report.startswith("config 'namespace': 'kube-system' is a system namespace")
+    assert "Fix: use a dedicated namespace" in report
+    assert "Traceback" not in report
+    assert "\n" not in report
     assert raised.value.resources == []
     assert raised.value.invokes == []
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.stack import constants as t
-from tests.stack.harness import ROOT, Evaluation, Registered, evaluate, is_secret
+from tests.stack.harness import PROGRAM_DIR, Evaluation, Registered, evaluate, is_secret
 
 BUILDERS = ["acr", "docker"]
 
@@ -58,11 +58,11 @@ def test_acr_builder_runs_acr_tasks_with_the_content_tag() -> None:
     ev = evaluate({"imageBuilder": "acr"})
     build, registry = build_of(ev), ev.one(t.REGISTRY)
     assert build.type == t.COMMAND
-    assert build.inputs["create"] == "sh infra/scripts/acr-build.sh"
+    assert build.inputs["create"] == "sh scripts/acr-build.sh"
     env = build.inputs["environment"]
     assert env["SUBSCRIPTION_ID"] == "00000000-1111-2222-3333-444444444444"
     assert env["REGISTRY_NAME"] == registry.outputs["name"]
-    assert env["CONTEXT_DIR"] == "app", "a relative path: no input may depend on the checkout location"
+    assert env["CONTEXT_DIR"] == "../app", "a relative path: no input may depend on the checkout location"
     assert build.inputs["triggers"] == [env["IMAGE_TAG"], registry.outputs["loginServer"]]
     assert not [r for r in ev.of_type(t.DOCKER_IMAGE)]
 
@@ -71,7 +71,7 @@ def test_docker_builder_pushes_with_a_short_lived_entra_token_held_as_a_secret()
     ev = evaluate({"imageBuilder": "docker"})
     image, registry = ev.one(t.DOCKER_IMAGE), ev.one(t.REGISTRY)
     token = ev.named("app-image-registry-token")
-    assert token.inputs["create"] == "sh infra/scripts/acr-token.sh"
+    assert token.inputs["create"] == "sh scripts/acr-token.sh"
     assert token.inputs["environment"]["SUBSCRIPTION_ID"] == "00000000-1111-2222-3333-444444444444"
     assert "stdout" in token.additional_secret_outputs
     (credentials,) = image.inputs["registries"]
@@ -84,7 +84,7 @@ def test_docker_builder_pushes_with_a_short_lived_entra_token_held_as_a_secret()
     assert token.inputs["triggers"] == [tag, registry.outputs["loginServer"]]
     assert image.inputs["push"] is True
     assert image.inputs["buildOnPreview"] is False
-    assert image.inputs["context"] == {"location": "app"}
+    assert image.inputs["context"] == {"location": "../app"}
     assert image.inputs["platforms"] == ["linux/amd64"]
 
 
@@ -156,25 +156,16 @@ def test_two_evaluations_declare_identical_inputs(builder: str) -> None:
     assert first.exports == second.exports
 
 
-@pytest.mark.parametrize("working_dir", [".", "infra"])
-def test_local_paths_follow_the_working_directory_pulumi_gives_the_plugins(
-    monkeypatch: pytest.MonkeyPatch, working_dir: str
-) -> None:
-    """Commands and the Docker context resolve against the directory Pulumi starts the program
-    (and so its plugins) in, whichever the CLI picks for `main: infra/`."""
-    monkeypatch.chdir(ROOT / working_dir)
-    up, scripts = ("", "infra/scripts") if working_dir == "." else ("../", "scripts")
-    acr = evaluate({"imageBuilder": "acr"})
-    build = build_of(acr)
-    assert build.inputs["create"] == f"sh {scripts}/acr-build.sh"
-    assert build.inputs["environment"]["CONTEXT_DIR"] == f"{up}app"
-    assert acr.named("app-namespace-rbac-ready").inputs["create"].endswith("scripts/wait-for-kubernetes-rbac.sh")
-    docker = evaluate({"imageBuilder": "docker"})
-    assert docker.one(t.DOCKER_IMAGE).inputs["context"] == {"location": f"{up}app"}
-    assert docker.one(t.DOCKER_IMAGE).inputs["dockerfile"] == {"location": f"{up}app/Dockerfile"}
+def test_local_paths_resolve_in_the_working_directory_pulumi_gives_the_plugins() -> None:
+    """Commands and the Docker context resolve against the directory Pulumi starts the program, and
+    its plugins, in: the program directory (`main: infra/`), where the harness starts it too."""
+    acr, docker = evaluate({"imageBuilder": "acr"}), evaluate({"imageBuilder": "docker"})
+    assert build_of(acr).inputs["environment"]["CONTEXT_DIR"] == "../app"
+    assert docker.one(t.DOCKER_IMAGE).inputs["context"] == {"location": "../app"}
+    assert docker.one(t.DOCKER_IMAGE).inputs["dockerfile"] == {"location": "../app/Dockerfile"}
     for command in acr.of_type(t.COMMAND) + docker.of_type(t.COMMAND):
         script = command.inputs["create"].removeprefix("sh ")
-        assert (ROOT / working_dir / script).is_file(), script
+        assert (PROGRAM_DIR / script).is_file(), script
 
 
 def test_pushed_images_are_kept_on_destroy_since_deleting_tags_needs_a_fresh_token() -> None:

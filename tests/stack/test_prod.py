@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import Deployed
 from tests.stack import constants as t
 from tests.stack import wiring
 from tests.stack.harness import Evaluation, evaluate
@@ -11,8 +12,8 @@ from tests.stack.stacks import deployable_config, shipped_config
 
 
 @pytest.fixture(scope="module")
-def prod() -> Evaluation:
-    return evaluate(deployable_config("prod"), stack="prod")
+def prod(deployed: Deployed) -> Evaluation:
+    return deployed("prod")
 
 
 def test_prod_is_wired_like_dev(prod: Evaluation) -> None:

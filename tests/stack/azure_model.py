@@ -1,0 +1,289 @@
+"""What Azure (and the other providers) answer: realistic outputs for each resource the program
+declares, and invokes that read the resources that exist.
+
+`model` gives the outputs a real create returns, in wire names (`issuerURL`, `loginServer`).
+`World` is the live estate: a real `up` records into it, and invokes read it exactly as
+azure-native's `get*`/`list*` functions read ARM (a GET on the resource id), so an invoke that
+runs before its resource exists fails with ResourceNotFound, as it would against Azure.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444"
+TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+DEPLOYER_OBJECT_ID = "d3b07384-d9a0-4c9b-8f1e-0a1b2c3d4e5f"
+AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the AKS AAD server app, same in every tenant
+AKS_CLI_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
+# The patch version AKS picks when no version (or a minor alias) is given.
+AKS_PATCH_VERSION = "1.34.2"
+
+
+def stable_uuid(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
+
+
+def exec_kubeconfig(cluster: str, server: str) -> str:
+    """What AKS's listClusterUserCredential(format=exec) returns (base64 of this YAML)."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": "Q0E="}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{cluster}"}}],
+        "current-context": cluster,
+        "users": [
+            {
+                "name": f"clusterUser_{cluster}",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "kubelogin",
+                        "args": [
+                            "get-token",
+                            "--environment",
+                            "AzurePublicCloud",
+                            "--server-id",
+                            AKS_SERVER_ID,
+                            "--client-id",
+                            AKS_CLI_CLIENT_ID,
+                            "--tenant-id",
+                            TENANT_ID,
+                            "--login",
+                            "devicecode",
+                        ],
+                        "env": None,
+                        "provideClusterInfo": False,
+                    }
+                },
+            }
+        ],
+    }
+    return base64.b64encode(yaml.safe_dump(document).encode()).decode()
+
+
+def admin_kubeconfig(cluster: str, server: str) -> str:
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "users": [{"name": f"clusterAdmin_{cluster}", "user": {"client-certificate-data": "Q0VSVA==", "token": "t"}}],
+    }
+    return base64.b64encode(yaml.safe_dump(document).encode()).decode()
+
+
+def arm_id(resource_group: str, provider_type: str, *names: str) -> str:
+    """/subscriptions/<sub>/resourceGroups/<rg>/providers/<Namespace/type>/<name>[/<child type>/<name>]..."""
+    return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{resource_group}/providers/{provider_type}/" + "/".join(
+        names
+    )
+
+
+def _cluster(rg: str, plain: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, dict[str, Any]]]:
+    cluster = plain["resourceName"]
+    location = plain["location"]
+    node_group = f"MC_{rg}_{cluster}_{location}"
+    egress_ip_id = arm_id(node_group, "Microsoft.Network/publicIPAddresses", stable_uuid("egress", cluster))
+    address = int(hashlib.sha256(egress_ip_id.encode()).hexdigest()[:4], 16)
+    # A version given as a minor alias stays as given; none given reads back as the full patch.
+    version = plain.get("kubernetesVersion") or AKS_PATCH_VERSION
+    outputs = {
+        "name": cluster,
+        "location": location,
+        "kubernetesVersion": version,
+        "currentKubernetesVersion": AKS_PATCH_VERSION,
+        "fqdn": f"{cluster}-abcd1234.hcp.{location}.azmk8s.io",
+        "agentPoolProfiles": [
+            {**pool, "orchestratorVersion": version, "currentOrchestratorVersion": AKS_PATCH_VERSION}
+            for pool in plain.get("agentPoolProfiles", [])
+        ],
+        "oidcIssuerProfile": {
+            "enabled": True,
+            # Azure returns the issuer with a trailing slash; it must be used verbatim.
+            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{stable_uuid('issuer', cluster)}/",
+        },
+        "identityProfile": {
+            "kubeletidentity": {
+                "clientId": stable_uuid("kubelet-client", cluster),
+                "objectId": stable_uuid("kubelet-object", cluster),
+                "resourceId": arm_id(
+                    node_group, "Microsoft.ManagedIdentity/userAssignedIdentities", f"{cluster}-agentpool"
+                ),
+            }
+        },
+        "networkProfile": {
+            **plain.get("networkProfile", {}),
+            "loadBalancerProfile": {"effectiveOutboundIPs": [{"id": egress_ip_id}]},
+        },
+        "identity": {
+            "type": "SystemAssigned",
+            "principalId": stable_uuid("cluster-principal", cluster),
+            "tenantId": TENANT_ID,
+        },
+    }
+    public_ip = {"name": egress_ip_id.rsplit("/", 1)[-1], "ipAddress": f"20.78.{address // 256}.{address % 256}"}
+    return arm_id(rg, "Microsoft.ContainerService/managedClusters", cluster), outputs, {egress_ip_id: public_ip}
+
+
+def model(typ: str, name: str, plain: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, dict[str, Any]]]:
+    """(id, outputs, other live objects it brings) of a create with these (plain) inputs.
+
+    Outputs echo the inputs, as providers do, plus what the service computes."""
+    rg = plain.get("resourceGroupName", "rg")
+    outputs: dict[str, Any] = dict(plain)
+    extra: dict[str, dict[str, Any]] = {}
+
+    if typ == "azure-native:resources:ResourceGroup":
+        rid = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{plain['resourceGroupName']}"
+        outputs["name"] = plain["resourceGroupName"]
+    elif typ == "random:index/randomString:RandomString":
+        rid = name
+        outputs["result"] = hashlib.sha256(name.encode()).hexdigest()[: int(plain["length"])]
+    elif typ == "random:index/randomPassword:RandomPassword":
+        rid = name
+        outputs["result"] = "Mock" + hashlib.sha256(name.encode()).hexdigest()[: int(plain["length"]) - 4]
+    elif typ == "azure-native:containerregistry:Registry":
+        registry = plain["registryName"]
+        rid = arm_id(rg, "Microsoft.ContainerRegistry/registries", registry)
+        outputs |= {"name": registry, "loginServer": f"{registry}.azurecr.io"}
+    elif typ == "azure-native:keyvault:Vault":
+        vault = plain["vaultName"]
+        rid = arm_id(rg, "Microsoft.KeyVault/vaults", vault)
+        outputs["name"] = vault
+        outputs["properties"] = {**plain["properties"], "vaultUri": f"https://{vault}.vault.azure.net/"}
+    elif typ == "azure-native:keyvault:Secret":
+        vault, secret = plain["vaultName"], plain["secretName"]
+        rid = arm_id(rg, "Microsoft.KeyVault/vaults", vault, "secrets", secret)
+        outputs["name"] = secret
+        # ARM never returns a secret's value.
+        outputs["properties"] = {
+            **{k: v for k, v in plain["properties"].items() if k != "value"},
+            "secretUri": f"https://{vault}.vault.azure.net/secrets/{secret}",
+            "secretUriWithVersion": f"https://{vault}.vault.azure.net/secrets/{secret}/0123456789abcdef",
+        }
+    elif typ == "azure-native:containerservice:ManagedCluster":
+        rid, computed, extra = _cluster(rg, plain)
+        outputs |= computed
+    elif typ == "azure-native:containerservice:ManagedNamespace":
+        namespace = plain["managedNamespaceName"]
+        rid = arm_id(
+            rg, "Microsoft.ContainerService/managedClusters", plain["resourceName"], "managedNamespaces", namespace
+        )
+        outputs["name"] = namespace
+    elif typ == "azure-native:managedidentity:UserAssignedIdentity":
+        identity = plain["resourceName"]
+        rid = arm_id(rg, "Microsoft.ManagedIdentity/userAssignedIdentities", identity)
+        outputs |= {
+            "name": identity,
+            "clientId": stable_uuid("client", identity),
+            "principalId": stable_uuid("principal", identity),
+            "tenantId": TENANT_ID,
+        }
+    elif typ == "azure-native:managedidentity:FederatedIdentityCredential":
+        credential = plain["federatedIdentityCredentialResourceName"]
+        rid = arm_id(
+            rg,
+            "Microsoft.ManagedIdentity/userAssignedIdentities",
+            plain["resourceName"],
+            "federatedIdentityCredentials",
+            credential,
+        )
+        outputs["name"] = credential
+    elif typ == "azure-native:authorization:RoleAssignment":
+        assignment = stable_uuid("role", plain["scope"], plain["principalId"], plain["roleDefinitionId"])
+        rid = f"{plain['scope']}/providers/Microsoft.Authorization/roleAssignments/{assignment}"
+        outputs["name"] = assignment
+    elif typ == "azure-native:operationalinsights:Workspace":
+        rid = arm_id(rg, "Microsoft.OperationalInsights/workspaces", name)
+        outputs |= {"name": name, "customerId": stable_uuid("workspace", name)}
+    elif typ == "azure-native:monitor:DataCollectionRule":
+        rid = arm_id(rg, "Microsoft.Insights/dataCollectionRules", name)
+        outputs["name"] = name
+    elif typ == "azure-native:monitor:DataCollectionRuleAssociation":
+        rid = f"{plain['resourceUri']}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{name}"
+        outputs["name"] = plain["associationName"]
+    elif typ == "command:local:Command":
+        rid = name
+        outputs |= {"stdout": _command_stdout(plain), "stderr": ""}
+    elif typ == "docker-build:index:Image":
+        rid = name
+        digest = "sha256:" + hashlib.sha256(str(plain["tags"]).encode()).hexdigest()
+        outputs |= {"digest": digest, "ref": f"{plain['tags'][0]}@{digest}"}
+    elif typ.startswith("kubernetes:"):
+        metadata = dict(plain.get("metadata") or {})
+        metadata.setdefault("name", f"{name}-0a1b2c3d")
+        outputs["metadata"] = metadata
+        rid = f"{metadata.get('namespace', '')}/{metadata['name']}".lstrip("/")
+    else:
+        rid = f"{name}-id"
+    return rid, outputs, extra
+
+
+def _command_stdout(plain: Mapping[str, Any]) -> str:
+    env = plain.get("environment") or {}
+    if "EXPIRY_DAYS" in env:  # now + N days, as Unix time (now = 2026-11-24T00:00:00Z)
+        return str(1_795_478_400 + int(env["EXPIRY_DAYS"]) * 86400)
+    if "IMAGE_TAG" in env:  # ACR Tasks build: prints the pushed digest
+        return "sha256:" + hashlib.sha256(env["IMAGE_TAG"].encode()).hexdigest()
+    if str(plain.get("create", "")).endswith("acr-token.sh"):
+        return "eyJhbGciOiJSUzI1NiJ9.mock-acr-access-token"
+    return "ok"
+
+
+class ResourceNotFound(Exception):
+    """ARM's 404, as azure-native reports it for an invoke on a resource that does not exist."""
+
+
+@dataclass
+class World:
+    """The live Azure estate, by ARM id: what invokes read."""
+
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def copy(self) -> World:
+        return World(dict(self.objects))
+
+    def get(self, rid: str) -> dict[str, Any]:
+        found = {k.lower(): v for k, v in self.objects.items()}.get(rid.lower())  # ARM ids are case-insensitive
+        if found is None:
+            raise ResourceNotFound(f"(ResourceNotFound) The Resource '{rid}' was not found. Code: ResourceNotFound")
+        return found
+
+    def call(self, token: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """An invoke, served from the live estate (azure-native: a GET or POST on the resource id)."""
+        rg = args.get("resourceGroupName", "")
+        if token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+                "objectId": DEPLOYER_OBJECT_ID,
+                "subscriptionId": SUBSCRIPTION_ID,
+                "tenantId": TENANT_ID,
+            }
+        if token == "azure-native:containerservice:getManagedCluster":
+            return self.get(arm_id(rg, "Microsoft.ContainerService/managedClusters", args["resourceName"]))
+        if token in (
+            "azure-native:containerservice:listManagedClusterUserCredentials",
+            "azure-native:containerservice:listManagedClusterAdminCredentials",
+        ):
+            cluster = args["resourceName"]
+            fqdn = self.get(arm_id(rg, "Microsoft.ContainerService/managedClusters", cluster))["fqdn"]
+            server = f"https://{fqdn}:443"
+            user = token.endswith("UserCredentials")
+            value = exec_kubeconfig(cluster, server) if user else admin_kubeconfig(cluster, server)
+            return {"kubeconfigs": [{"name": "clusterUser" if user else "clusterAdmin", "value": value}]}
+        if token == "azure-native:network:getPublicIPAddress":
+            return self.get(arm_id(rg, "Microsoft.Network/publicIPAddresses", args["publicIpAddressName"]))
+        if token == "azure-native:keyvault:getVault":
+            return self.get(arm_id(rg, "Microsoft.KeyVault/vaults", args["vaultName"]))
+        if token == "azure-native:containerregistry:getRegistry":
+            return self.get(arm_id(rg, "Microsoft.ContainerRegistry/registries", args["registryName"]))
+        if token == "azure-native:managedidentity:getUserAssignedIdentity":
+            return self.get(arm_id(rg, "Microsoft.ManagedIdentity/userAssignedIdentities", args["resourceName"]))
+        raise AssertionError(f"unexpected invoke {token}")

@@ -1,0 +1,194 @@
+"""The Pulumi engine's side of a deployment, as far as the program can observe it.
+
+The stock mock monitor answers every registration with the mock's outputs, as if each
+resource were created afresh. The real engine does not, and the difference is what makes a
+preview truthful or not. This monitor decides each registration's step the way the engine
+does, against the state a previous `up` left (`prior`):
+
+- same inputs: a *same* step; the program sees the stored outputs
+  (pulumi/pulumi pkg/resource/deploy/step.go, SameStep);
+- changed inputs in a preview: an *update*, whose outputs azure-native computes as the new
+  inputs plus `name` and `location` from the old state, every other output unknown
+  (pulumi/pulumi-azure-native provider/pkg/provider/provider.go, Update, `req.GetPreview()`,
+  and provider/pkg/convert/previewOutputs.go); the id is the old one (step.go, UpdateStep.Apply:
+  "Always propagate the ID ... even in previews");
+- no prior state in a preview: a *create*, with the same preview outputs and no id yet
+  (provider.go, Create, `req.GetPreview()`);
+- outside a preview: the provider's real answer (the model), recorded in the live world.
+
+Invokes follow the engine's gate: one whose arguments depend on a resource that has no id
+yet (pending creation) returns unknown (pkg/resource/deploy/source_eval.go, Invoke:
+"has pending dependencies, returning unknown"); the mock monitor leaves INVOKE_DEPENDS_ON
+unsupported, so the SDK applies the same rule client-side (sdk/python/lib/pulumi/runtime/
+invoke.py: "ensure that their ID is known before proceeding"). Every other invoke reads the
+live world, also in a preview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.output import Unknown
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.sync_await import _sync_await
+
+from tests.stack import azure_model
+
+SAME, UPDATE, CREATE = "same", "update", "create"
+
+
+def unwrap(value: Any) -> Any:
+    """Inputs arrive with secrets wrapped in Pulumi's secret signature; strip it recursively."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return unwrap(value["value"])
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def has_unknowns(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, dict):
+        return any(has_unknowns(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_unknowns(v) for v in value)
+    return False
+
+
+def known(value: Any, placeholder: str = "unknown") -> Any:
+    """The value with every unknown replaced by a placeholder, to feed the output model."""
+    if isinstance(value, Unknown):
+        return placeholder
+    if isinstance(value, dict):
+        return {k: known(v, placeholder) for k, v in value.items()}
+    if isinstance(value, list):
+        return [known(v, placeholder) for v in value]
+    return value
+
+
+def _secret(value: Any) -> dict[str, Any]:
+    return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def preview_outputs(modelled: Any, given: Any) -> Any:
+    """azure-native's PreviewOutputs: each output property takes the input of that name (objects and
+    lists recursively); an output with no input, or an unknown input, is unknown."""
+    if _is_secret(given):
+        return _secret(preview_outputs(modelled, given["value"]))
+    if isinstance(modelled, dict) and isinstance(given, dict):
+        return {k: preview_outputs(v, given[k]) if k in given else rpc.UNKNOWN for k, v in modelled.items()}
+    if isinstance(modelled, list) and isinstance(given, list) and len(modelled) == len(given):
+        return [preview_outputs(m, g) for m, g in zip(modelled, given, strict=True)]
+    return rpc.UNKNOWN if has_unknowns(given) else given
+
+
+def _reset(new: Any, old: Any, path: list[str]) -> Any:
+    """`new` with the value at `path` taken from `old` (removed where `old` has none)."""
+    key, rest = path[0], path[1:]
+    if key == "*":
+        if not (isinstance(new, list) and isinstance(old, list)):
+            return new
+        return [_reset(n, o, rest) if rest else o for n, o in zip(new, old, strict=False)] + new[len(old) :]
+    if not isinstance(new, dict):
+        return new
+    result = dict(new)
+    if not rest:
+        result.pop(key, None)
+        if isinstance(old, dict) and key in old:
+            result[key] = old[key]
+    elif key in result and isinstance(old, dict) and key in old:
+        result[key] = _reset(result[key], old[key], rest)
+    return result
+
+
+def ignore_changes(inputs: dict[str, Any], old_inputs: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The inputs the engine diffs and sends: each ignored path holds the old value
+    (pulumi/pulumi pkg/resource/deploy/step_generator.go, processIgnoreChanges: `path.Reset(oldInputs, ...)`).
+    Paths as `a.b`, `a[*].b`."""
+    for path in paths:
+        inputs = _reset(inputs, old_inputs, path.replace("[*]", ".*").split("."))
+    return inputs
+
+
+@dataclass(frozen=True)
+class Decision:
+    step: str
+    id: str
+    inputs: dict[str, Any]  # after ignoreChanges
+    outputs: dict[str, Any]
+
+
+class EngineMocks(pulumi.runtime.Mocks):
+    """Decides each step against the prior state and answers invokes from the live world."""
+
+    def __init__(self, world: azure_model.World, prior: Mapping[str, Any], preview: bool) -> None:
+        self.world = world
+        self.prior = prior  # urn -> Registered of the previous up
+        self.preview = preview
+
+    def decide(
+        self, urn: str, typ: str, name: str, inputs: dict[str, Any], secret_outputs: list[str], ignored: list[str]
+    ) -> Decision:
+        old = self.prior.get(urn)
+        if old is not None:
+            inputs = ignore_changes(inputs, old.raw_inputs, ignored)
+        plain = unwrap(inputs)
+        if old is not None and not has_unknowns(plain) and plain == old.inputs:
+            return Decision(SAME, old.id, inputs, old.raw_outputs)
+        rid, modelled, extra = azure_model.model(typ, name, known(plain))
+        if self.preview:
+            outputs = preview_outputs(modelled, inputs)
+            if old is not None:
+                outputs |= {k: old.raw_outputs[k] for k in ("name", "location") if k in old.raw_outputs}
+        else:
+            if typ.startswith("azure-native:"):
+                self.world.objects[rid] = {"id": rid, **modelled}
+                self.world.objects.update(extra)
+            # Echoed inputs keep their secretness, as the engine does.
+            outputs = {k: inputs[k] if k in inputs and unwrap(inputs[k]) == v else v for k, v in modelled.items()}
+        # The engine applies additionalSecretOutputs (the stock mock monitor does not).
+        outputs |= {k: _secret(unwrap(outputs[k])) for k in secret_outputs if k in outputs}
+        if old is None:
+            return Decision(CREATE, "" if self.preview else rid, inputs, outputs)
+        return Decision(UPDATE, old.id, inputs, outputs)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        raise AssertionError("EngineMonitor decides registrations itself")
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return self.world.call(args.token, unwrap(dict(args.args))), []
+
+
+class EngineMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that registers resources the way the engine would (see the module docstring)."""
+
+    def __init__(self, mocks: EngineMocks) -> None:
+        super().__init__(mocks)
+        self.engine = mocks
+        self.decisions: dict[str, Decision] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        from pulumi.runtime.proto import resource_pb2
+
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        pulumi_mocks._ensure_event_loop()  # pyright: ignore[reportPrivateImportUsage]  # as MockMonitor does
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        secret_outputs, ignored = list(request.additionalSecretOutputs), list(request.ignoreChanges)
+        decision = self.engine.decide(urn, request.type, request.name, inputs, secret_outputs, ignored)
+        self.decisions[urn] = decision
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, decision.id, decision.outputs)
+        state = _sync_await(rpc.serialize_properties(decision.outputs, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=decision.id, object=state)
