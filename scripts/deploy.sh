@@ -26,6 +26,6 @@ if ! az account show --output none 2>/dev/null; then
   exit 1
 fi
 
-pulumi install                        # creates .venv and installs requirements.txt
+pulumi install                        # creates .venv and installs infra/requirements.txt (the program directory's)
 pulumi stack select --create "$stack" # prompts for a passphrase unless PULUMI_CONFIG_PASSPHRASE is set
 pulumi up --stack "$stack" "$@"
