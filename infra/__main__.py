@@ -11,7 +11,7 @@ import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
 from workload_id import naming
-from workload_id.cluster import AksCluster, egress_ips
+from workload_id.cluster import AksCluster
 from workload_id.config import load_config
 from workload_id.identity import WorkloadIdentity
 from workload_id.image import AppImage
@@ -67,7 +67,7 @@ store = SecretStore(
     vault_name=suffix.result.apply(lambda s: naming.key_vault_name(config.name_prefix, stack, s)),
     tenant_id=client.tenant_id,
     # With the vault firewall closed, the Job's pods still need in: allow the cluster's egress IPs.
-    allowed_ips=egress_ips(cluster.cluster) if config.key_vault_network_default_action == "Deny" else [],
+    allowed_ips=cluster.egress_ips() if config.key_vault_network_default_action == "Deny" else [],
 )
 identity = WorkloadIdentity(
     "workload-identity",

@@ -100,10 +100,15 @@ class AksCluster(pulumi.ComponentResource):
 
         self.name = self.cluster.name
         self.id = self.cluster.id
-        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
-            lambda p: p.issuer_url if p is not None and p.issuer_url else ""
+        # What Azure computed (issuer, kubelet identity, egress IPs) is read back from the live cluster:
+        # in a preview of an update, the resource's own computed outputs are unknown, and everything
+        # reading them would show as changed. The name is unknown until the cluster exists, which
+        # keeps the read after its creation.
+        self.live = containerservice.get_managed_cluster_output(
+            resource_group_name=placement.resource_group_name, resource_name=self.cluster.name
         )
-        self.kubelet_object_id = self.cluster.identity_profile.apply(_kubelet_object_id)
+        self.oidc_issuer_url = self.live.apply(lambda c: _issuer_url(c.oidc_issuer_profile))
+        self.kubelet_object_id = self.live.apply(lambda c: _kubelet_object_id(c.identity_profile))
 
         # Nodes pull the demo image with the kubelet identity: AcrPull on this registry only.
         self.kubelet_acr_pull = authorization.RoleAssignment(
@@ -174,24 +179,30 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def egress_ips(self) -> pulumi.Output[list[str]]:
+        """The public IPs the cluster's pods leave through (its managed outbound load balancer)."""
 
-def egress_ips(cluster: containerservice.ManagedCluster) -> pulumi.Output[list[str]]:
-    """The public IPs the cluster's pods leave through (its managed outbound load balancer)."""
+        def lookup(cluster: containerservice.GetManagedClusterResult) -> pulumi.Output[list[str]]:
+            profile = cluster.network_profile
+            balancer = profile.load_balancer_profile if profile is not None else None
+            ids = [ref.id for ref in (balancer.effective_outbound_ips if balancer else []) if ref.id]
+            if not ids:
+                raise ValueError("the cluster reports no outbound IPs (networkProfile.loadBalancerProfile)")
+            addresses = [
+                network.get_public_ip_address_output(
+                    resource_group_name=rid.split("/")[4], public_ip_address_name=rid.split("/")[-1]
+                ).apply(lambda ip: ip.ip_address or "")
+                for rid in ids
+            ]
+            return pulumi.Output.all(*addresses)
 
-    def lookup(profile: containerservice.outputs.ContainerServiceNetworkProfileResponse | None) -> pulumi.Output:
-        balancer = profile.load_balancer_profile if profile is not None else None
-        ids = [ref.id for ref in (balancer.effective_outbound_ips if balancer else []) if ref.id]
-        if not ids:
-            raise ValueError("the cluster reports no outbound IPs (networkProfile.loadBalancerProfile)")
-        addresses = [
-            network.get_public_ip_address_output(
-                resource_group_name=rid.split("/")[4], public_ip_address_name=rid.split("/")[-1]
-            ).apply(lambda ip: ip.ip_address or "")
-            for rid in ids
-        ]
-        return pulumi.Output.all(*addresses)
+        return self.live.apply(lookup)
 
-    return cluster.network_profile.apply(lookup)
+
+def _issuer_url(profile: containerservice.outputs.ManagedClusterOIDCIssuerProfileResponse | None) -> str:
+    if profile is None or not profile.issuer_url:
+        raise ValueError("the cluster reports no OIDC issuer (oidcIssuerProfile.issuerURL)")
+    return profile.issuer_url
 
 
 def _kubelet_object_id(profile: object) -> str:

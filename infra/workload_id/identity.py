@@ -31,17 +31,21 @@ class WorkloadIdentity(pulumi.ComponentResource):
             tags=placement.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # Read from the live identity: in a preview of an identity update, its computed outputs are unknown.
+        live = managedidentity.get_user_assigned_identity_output(
+            resource_group_name=placement.resource_group_name, resource_name=self.identity.name
+        )
+        self.name = self.identity.name
+        self.client_id = live.client_id
+        self.principal_id = live.principal_id
         # Scoped to the secret itself: the identity cannot even list the vault's other secrets.
         self.secrets_user = authorization.RoleAssignment(
             f"{name}-secrets-user",
-            principal_id=self.identity.principal_id,
+            principal_id=self.principal_id,
             # The identity is seconds old; without the type ARM may not find it yet.
             principal_type="ServicePrincipal",
             role_definition_id=roles.role_definition_id(subscription_id, roles.KEY_VAULT_SECRETS_USER),
             scope=secret_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.name = self.identity.name
-        self.client_id = self.identity.client_id
-        self.principal_id = self.identity.principal_id
         self.register_outputs({"name": self.name, "clientId": self.client_id, "principalId": self.principal_id})

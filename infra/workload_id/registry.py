@@ -37,5 +37,8 @@ class ContainerRegistry(pulumi.ComponentResource):
         )
         self.id = self.registry.id
         self.name = self.registry.name
-        self.login_server = self.registry.login_server
+        # Read from the live registry: in a preview of a registry update, its computed outputs are unknown.
+        self.login_server = containerregistry.get_registry_output(
+            resource_group_name=placement.resource_group_name, registry_name=self.registry.name
+        ).login_server
         self.register_outputs({"id": self.id, "name": self.name, "loginServer": self.login_server})

@@ -109,7 +109,11 @@ class SecretStore(pulumi.ComponentResource):
         )
 
         self.vault_id = self.vault.id
-        self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri or "")
+        # Read from the live vault: in a preview of a vault update, its computed outputs are unknown.
+        live_vault = keyvault.get_vault_output(
+            resource_group_name=placement.resource_group_name, vault_name=self.vault.name
+        )
+        self.vault_uri = live_vault.apply(lambda v: v.properties.vault_uri or "")
         self.secret_id = self.secret.id
         self.secret_name = self.secret.name
         self.register_outputs(
