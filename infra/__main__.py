@@ -86,7 +86,7 @@ namespace = AppNamespace(
 )
 demo = DemoWorkload(
     "demo",
-    namespace=namespace.name,
+    namespace=config.namespace,
     service_account_name=config.service_account_name,
     identity=identity,
     resource_group_name=group.name,

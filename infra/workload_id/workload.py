@@ -47,7 +47,7 @@ class DemoWorkload(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        namespace: pulumi.Input[str],
+        namespace: str,
         service_account_name: str,
         identity: WorkloadIdentity,
         resource_group_name: pulumi.Input[str],
@@ -76,18 +76,18 @@ class DemoWorkload(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=in_cluster,
         )
-        sa_namespace = self.service_account.metadata.apply(lambda m: m.namespace or "")
-        sa_name = self.service_account.metadata.apply(lambda m: m.name or "")
 
-        # Trust exactly this ServiceAccount, as the cluster's issuer names it.
-        sa_ref = pulumi.Output.all(sa_namespace, sa_name)
+        # Trust exactly this ServiceAccount, as the cluster's issuer names it. The subject comes from
+        # the same values that name the namespace and the ServiceAccount, not from the SA object: the
+        # credential then waits only for the identity and the issuer, and Entra ID has the whole
+        # Kubernetes side of the deployment to propagate it before the Job's first token exchange.
         self.federated_credential = managedidentity.FederatedIdentityCredential(
             f"{name}-federation",
-            federated_identity_credential_resource_name=sa_ref.apply(lambda a: federated_credential_name(a[0], a[1])),
+            federated_identity_credential_resource_name=federated_credential_name(namespace, service_account_name),
             resource_name_=identity.name,
             resource_group_name=resource_group_name,
             issuer=oidc_issuer_url,
-            subject=sa_ref.apply(lambda a: service_account_subject(a[0], a[1])),
+            subject=service_account_subject(namespace, service_account_name),
             audiences=[TOKEN_EXCHANGE_AUDIENCE],
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -145,7 +145,7 @@ class DemoWorkload(pulumi.ComponentResource):
                 "template": {
                     "metadata": {"labels": {**APP_LABELS, WORKLOAD_IDENTITY_USE_LABEL: "true"}},
                     "spec": {
-                        "service_account_name": sa_name,
+                        "service_account_name": service_account_name,
                         "automount_service_account_token": False,
                         "restart_policy": "Never",
                         "security_context": {
@@ -187,9 +187,9 @@ class DemoWorkload(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,
-                # Never start before the whole chain exists: federation, both role
-                # assignments, the secret and the image.
-                depends_on=[self.federated_credential, self.network_policy, *job_prerequisites],
+                # Never start before the whole chain exists: the ServiceAccount, federation, both
+                # role assignments, the secret and the image.
+                depends_on=[self.service_account, self.federated_credential, self.network_policy, *job_prerequisites],
                 # The name is fixed, so a replacement must delete the old Job first.
                 delete_before_replace=True,
             ),
@@ -198,7 +198,7 @@ class DemoWorkload(pulumi.ComponentResource):
         self.job_namespace = self.job.metadata.apply(lambda m: m.namespace or "")
         self.register_outputs(
             {
-                "serviceAccount": sa_name,
+                "serviceAccount": self.service_account.metadata.apply(lambda m: m.name or ""),
                 "subject": self.federated_credential.subject,
                 "jobName": self.job_name,
                 "jobNamespace": self.job_namespace,

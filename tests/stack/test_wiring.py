@@ -31,11 +31,15 @@ def test_custom_namespace_and_service_account_flow_into_the_subject(builder: str
     assert ev.one(t.FEDERATED_CREDENTIAL).inputs["subject"] == "system:serviceaccount:team-a:vault-reader-2"
 
 
-def test_federated_credential_waits_for_the_cluster_issuer_and_the_service_account(dev: Evaluation) -> None:
+def test_federated_credential_waits_only_for_the_identity_and_the_cluster_issuer(dev: Evaluation) -> None:
+    """Its subject comes from the configured names, so it is created beside the Kubernetes objects,
+    not behind them: Entra ID gets that time to propagate it before the Job's token exchange."""
     fic = dev.one(t.FEDERATED_CREDENTIAL)
     assert dev.one(t.CLUSTER).urn in fic.property_dependencies["issuer"]
-    assert dev.one(t.SERVICE_ACCOUNT).urn in fic.property_dependencies["subject"]
     assert dev.one(t.IDENTITY).urn in fic.property_dependencies["resourceName"]
+    assert fic.property_dependencies.get("subject", []) == []
+    for later in (dev.one(t.SERVICE_ACCOUNT), dev.one(t.K8S_PROVIDER), dev.named("app-namespace-rbac-ready")):
+        assert not dev.depends_transitively(fic, later), later.name
 
 
 def test_only_one_federated_credential_per_identity(dev: Evaluation) -> None:
