@@ -105,7 +105,14 @@ class SecretStore(pulumi.ComponentResource):
             resource_group_name=placement.resource_group_name,
             tags=placement.tags,
             properties=properties,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["properties"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                additional_secret_outputs=["properties"],
+                # ARM cannot delete a secret: azure-native deletes it through the vault's data plane,
+                # which the deployer may not use (no data role; prod's firewall). So Pulumi never deletes
+                # it: on destroy it goes with the vault, and a renamed secret's old one stays in the vault.
+                retain_on_delete=True,
+            ),
         )
 
         self.vault_id = self.vault.id

@@ -16,11 +16,9 @@ PROJECT: str = _PROJECT_FILE["name"]
 PROGRAM_DIR = ROOT / _PROJECT_FILE["main"]
 DECLARED: dict[str, dict[str, Any]] = _PROJECT_FILE["config"]
 
-# Pulumi.prod.yaml ships documentation placeholders for the deployer's egress ranges, which
-# the program refuses; these stand in for the real ranges a user sets before deploying.
-PLACEHOLDER_REPLACEMENTS: dict[str, dict[str, Any]] = {
-    "prod": {"authorizedIpRanges": ["52.140.10.0/24"], "keyVaultAllowedIpRanges": ["52.140.10.0/24"]},
-}
+# Pulumi.prod.yaml ships a documentation placeholder for the deployer's egress range, which
+# the program refuses; this stands in for the real range a user sets before deploying.
+PLACEHOLDER_REPLACEMENTS: dict[str, dict[str, Any]] = {"prod": {"authorizedIpRanges": ["52.140.10.0/24"]}}
 
 
 def stack_names() -> list[str]:

@@ -43,9 +43,10 @@ def test_prod_vault_is_purge_protected_and_closed(prod: Evaluation) -> None:
     assert props["softDeleteRetentionInDays"] == 90
     assert props["networkAcls"]["defaultAction"] == "Deny"
     assert props["networkAcls"]["bypass"] == "None"
-    rules = {rule["value"] for rule in props["networkAcls"]["ipRules"]}
-    assert "52.140.10.0/24" in rules, "the deployer's range"
-    assert len(rules) == 2, "plus the cluster's egress IP, for the Job"
+    # Only the cluster's egress IP, for the Job: the deployer never uses the data plane.
+    (rule,) = props["networkAcls"]["ipRules"]
+    egress = prod.one(t.CLUSTER).outputs["networkProfile"]["loadBalancerProfile"]["effectiveOutboundIPs"][0]["id"]
+    assert rule["value"] == prod.world.get(egress)["ipAddress"] + "/32"
 
 
 def test_prod_secret_has_content_type_and_expiry(prod: Evaluation) -> None:
