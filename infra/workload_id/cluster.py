@@ -10,6 +10,10 @@ from .config import StackConfig
 from .kubeconfig import decode_kubeconfig, non_interactive_kubeconfig
 from .placement import Placement
 
+# Explicit (AKS's overlay default is 250): the kubelet reserves memory per possible pod, and
+# 110 is Kubernetes' own per-node ceiling. Fixed at pool creation.
+MAX_PODS_PER_NODE = 110
+
 
 class AksCluster(pulumi.ComponentResource):
     def __init__(
@@ -55,11 +59,18 @@ class AksCluster(pulumi.ComponentResource):
             "vm_size": config.node_vm_size,
             "count": config.node_count,
             "os_disk_type": config.node_os_disk_type,
+            "max_pods": MAX_PODS_PER_NODE,
         }
         if config.node_os_disk_size_gb is not None:
             system_pool["os_disk_size_gb"] = config.node_os_disk_size_gb
         if config.availability_zones:
             system_pool["availability_zones"] = list(config.availability_zones)
+        # Versions the stack leaves to AKS: with none given, AKS reports the patch it runs, and the
+        # 'patch' channel moves it; a refresh would copy each new patch into the inputs, and the next
+        # preview would show removing it. A given minor version is declared, on both, and reads back as given.
+        version_fields = ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
+        if config.kubernetes_version is not None:
+            system_pool["orchestrator_version"] = config.kubernetes_version
 
         self.cluster = containerservice.ManagedCluster(
             name,
@@ -92,7 +103,9 @@ class AksCluster(pulumi.ComponentResource):
                 {"authorized_ip_ranges": list(config.authorized_ip_ranges)} if config.authorized_ip_ranges else None
             ),
             addon_profiles=addon_profiles,
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=version_fields if config.kubernetes_version is None else []
+            ),
         )
 
         if workspace is not None:

@@ -97,8 +97,9 @@ class DemoWorkload(pulumi.ComponentResource):
             metadata={"name": f"{JOB_NAME}-egress", "namespace": namespace, "labels": APP_LABELS},
             spec={
                 "pod_selector": {"match_labels": APP_LABELS},
+                # Ingress is listed with no rules: nothing may connect in. (An explicit empty list
+                # would not come back from the API server, and every refresh would show a change.)
                 "policy_types": ["Ingress", "Egress"],
-                "ingress": [],
                 "egress": [
                     {
                         "to": [

@@ -1,0 +1,147 @@
+"""`pulumi refresh`: the state each provider's Read leaves, from the live objects.
+
+- azure-native recomputes the inputs from what changed in Azure since the last write: it projects
+  the old and the new outputs onto the input shape (read-only properties dropped), diffs the two
+  projections and applies that diff to the stored inputs (pulumi/pulumi-azure-native
+  provider/pkg/provider/provider.go, Read, steps 2-5; `applyDiff` adds a changed key the inputs lack).
+  A value Azure sets at creation (kept from the read after the write) is no diff; one it changes
+  later, such as the patch version an auto-upgrade installs, is copied into the inputs.
+- pulumi-kubernetes takes the live object as the API server returns it and prunes it to the shape
+  of the old inputs (pulumi-kubernetes provider/pkg/provider/provider.go, Read: `pruneLiveState`):
+  a field the server omits (an empty list: `omitempty`) or writes differently (a quantity in its
+  canonical form) becomes the new input, and the next `up` shows the program's form as a change.
+- an object that no longer exists (a Job past its TTL) is dropped from the state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from tests.stack.harness import Evaluation, Registered
+
+# Properties AKS computes and the API marks read-only: never part of the input projection.
+READ_ONLY = {"currentKubernetesVersion", "currentOrchestratorVersion"}
+
+Drift = Callable[[Registered], dict[str, Any] | None]
+
+
+def _project(outputs: Any) -> Any:
+    if isinstance(outputs, dict):
+        return {k: _project(v) for k, v in outputs.items() if k not in READ_ONLY}
+    if isinstance(outputs, list):
+        return [_project(v) for v in outputs]
+    return outputs
+
+
+def _apply_diff(inputs: Any, old: Any, new: Any) -> Any:
+    if old == new:
+        return inputs
+    if isinstance(old, dict) and isinstance(new, dict):
+        result = dict(inputs) if isinstance(inputs, dict) else {}
+        for key in {*old, *new}:
+            if old.get(key) != new.get(key):
+                result[key] = _apply_diff(result.get(key), old.get(key), new.get(key))
+        return result
+    if isinstance(old, list) and isinstance(new, list) and isinstance(inputs, list) and len(old) == len(new):
+        return [_apply_diff(i, o, n) for i, o, n in zip(inputs, old, new, strict=False)]
+    return new
+
+
+def azure_read(inputs: dict[str, Any], old_outputs: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    return _apply_diff(inputs, _project(old_outputs), _project(live))
+
+
+_QUANTITY = re.compile(r"^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_DECIMAL = {"m": Decimal("0.001"), "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12)}
+
+
+def canonical_quantity(text: str) -> str:
+    """A Kubernetes quantity as the API server writes it back (apimachinery resource.Quantity
+    CanonicalizeBytes): binary suffixes stay binary at the largest exact unit; decimal amounts
+    become whole units or milli-units."""
+    match = _QUANTITY.match(text)
+    if not match:
+        return text
+    number, suffix = Decimal(match.group(1)), match.group(2) or ""
+    if suffix in _BINARY:
+        amount = number * _BINARY[suffix]
+        for unit, size in sorted(_BINARY.items(), key=lambda u: -u[1]):
+            if amount % size == 0 and amount >= size:
+                return f"{int(amount // size)}{unit}"
+        return str(int(amount))
+    amount = number * _DECIMAL.get(suffix, Decimal(1))
+    if amount == amount.to_integral_value():
+        return str(int(amount))
+    return f"{int(amount * 1000)}m"
+
+
+_QUANTITY_FIELDS = {"requests", "limits", "sizeLimit"}
+
+
+def api_server_view(value: Any, key: str = "", in_quantities: bool = False) -> Any:
+    """The object as the API server stores and returns it: empty collections omitted, quantities canonical."""
+    if isinstance(value, dict):
+        view = {k: api_server_view(v, k, in_quantities or k in {"requests", "limits"}) for k, v in value.items()}
+        return {k: v for k, v in view.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        return [api_server_view(v, key, in_quantities) for v in value]
+    if isinstance(value, str) and (in_quantities or key == "sizeLimit"):
+        return canonical_quantity(value)
+    return value
+
+
+def _prune(live: Any, shape: Any) -> Any:
+    """The live object cut to the shape of the old inputs (keys the inputs never had are dropped)."""
+    if isinstance(live, dict) and isinstance(shape, dict):
+        return {k: _prune(live[k], shape[k]) for k in shape if k in live}
+    if isinstance(live, list) and isinstance(shape, list):
+        return [_prune(v, s) for v, s in zip(live, shape, strict=False)] + live[len(shape) :]
+    return live
+
+
+def refreshed(prior: Evaluation, *, drift: Drift = lambda _: None, gone: Iterable[str] = ()) -> Evaluation:
+    """The state after `pulumi refresh`: `drift` gives a resource's live Azure outputs when they changed;
+    resources named in `gone` no longer exist."""
+    world = prior.world.copy()
+    resources: list[Registered] = []
+    for resource in prior.resources:
+        if resource.name in set(gone):
+            continue
+        if resource.type.startswith("kubernetes:") and resource.custom:
+            inputs = _prune(api_server_view(resource.inputs), resource.inputs)
+            resources.append(dataclasses.replace(resource, inputs=inputs, raw_inputs=inputs))
+        elif resource.type.startswith("azure-native:") and (live := drift(resource)) is not None:
+            inputs = azure_read(resource.inputs, resource.outputs, live)
+            world.objects[resource.id] = {"id": resource.id, **live}
+            resources.append(
+                dataclasses.replace(resource, inputs=inputs, raw_inputs=inputs, outputs=live, raw_outputs=live)
+            )
+        else:
+            resources.append(resource)
+    return dataclasses.replace(prior, resources=resources, world=world)
+
+
+def aks_patch_upgrade(resource: Registered, patch: str = "1.34.3") -> dict[str, Any] | None:
+    """The 'patch' upgrade channel moves the cluster to a new patch. A version given as a minor alias
+    reads back as given; one left to AKS reads back as the patch now running."""
+    if resource.type != "azure-native:containerservice:ManagedCluster":
+        return None
+    outputs = resource.outputs
+    running = outputs["currentKubernetesVersion"]
+
+    def upgraded(version: str) -> str:
+        return patch if version == running else version
+
+    return outputs | {
+        "kubernetesVersion": upgraded(outputs["kubernetesVersion"]),
+        "currentKubernetesVersion": patch,
+        "agentPoolProfiles": [
+            pool | {"orchestratorVersion": upgraded(pool["orchestratorVersion"]), "currentOrchestratorVersion": patch}
+            for pool in outputs["agentPoolProfiles"]
+        ],
+    }
