@@ -1,8 +1,10 @@
 #!/bin/sh
 # Waits until the deployer may create Jobs in $NAMESPACE, i.e. until a fresh Azure RBAC
 # role assignment has reached the AKS API server (this can take a few minutes).
-# Input: the kubeconfig on stdin. Env: NAMESPACE, TIMEOUT_SECONDS (default 600),
-# FIRST_DELAY_SECONDS (default 5; doubles up to 40).
+# First checks that kubelogin signs in as DEPLOYER_OBJECT_ID, the principal the role went to:
+# when kubelogin and Pulumi's Azure provider sign in as different identities, no wait helps.
+# Input: the kubeconfig on stdin. Env: NAMESPACE, DEPLOYER_OBJECT_ID, TIMEOUT_SECONDS
+# (default 600), FIRST_DELAY_SECONDS (default 5; doubles up to 40).
 set -eu
 
 for tool in kubectl kubelogin; do
@@ -17,6 +19,34 @@ kubeconfig=$(mktemp)
 errors=$(mktemp)
 trap 'rm -f "$kubeconfig" "$errors"' EXIT
 cat >"$kubeconfig"
+
+# The object id (oid claim) of the token kubelogin gets, as the kubeconfig runs it. Prints
+# nothing if the token cannot be read; the token itself is never printed.
+signed_in_object_id() {
+  args=$(kubectl --kubeconfig "$kubeconfig" config view --raw -o jsonpath='{.users[0].user.exec.args[*]}')
+  # The arguments are ids, URLs and modes, without spaces: word splitting is intended.
+  # shellcheck disable=SC2086
+  credential=$(kubelogin $args 2>"$errors") || return 1
+  payload=$(printf '%s' "$credential" | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' | cut -d. -f2 | tr '_-' '/+')
+  case $((${#payload} % 4)) in
+    2) payload="$payload==" ;;
+    3) payload="$payload=" ;;
+  esac
+  printf '%s' "$payload" | base64 -d 2>/dev/null | sed -n 's/.*"oid" *: *"\([^"]*\)".*/\1/p'
+}
+
+if [ -n "${DEPLOYER_OBJECT_ID:-}" ]; then
+  if ! signed_in=$(signed_in_object_id); then
+    echo "error: kubelogin could not sign in to the cluster: $(tail -n 1 "$errors")" >&2
+    echo "Sign in as the identity Pulumi deploys with (az login; in CI, the login kubeloginMode names)." >&2
+    exit 1
+  fi
+  if [ -n "$signed_in" ] && [ "$signed_in" != "$DEPLOYER_OBJECT_ID" ]; then
+    echo "error: kubelogin signs in as object id $signed_in, but the 'Azure Kubernetes Service RBAC Writer' role went to $DEPLOYER_OBJECT_ID, the identity Pulumi's Azure provider signs in as." >&2
+    echo "Sign both in as one identity: 'az login' as the principal the ARM_* variables name (or unset them), or set kubeloginMode to the login those variables use (spn, workloadidentity, msi)." >&2
+    exit 1
+  fi
+fi
 
 deadline=$(($(date +%s) + ${TIMEOUT_SECONDS:-600}))
 delay=${FIRST_DELAY_SECONDS:-5}

@@ -82,7 +82,12 @@ class AppNamespace(pulumi.ComponentResource):
             self.rbac_ready = command.local.Command(
                 f"{name}-rbac-ready",
                 create=script("wait-for-kubernetes-rbac.sh"),
-                environment={"NAMESPACE": self.name, "TIMEOUT_SECONDS": str(RBAC_WAIT_SECONDS)},
+                environment={
+                    "NAMESPACE": self.name,
+                    # kubelogin may sign in as someone else than azure-native, which got the role.
+                    "DEPLOYER_OBJECT_ID": deployer_object_id,
+                    "TIMEOUT_SECONDS": str(RBAC_WAIT_SECONDS),
+                },
                 stdin=cluster.kubeconfig,
                 triggers=[self.deployer_role.id],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_role]),

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.stack import constants as t
-from tests.stack.harness import SUBSCRIPTION_ID, Evaluation, Registered, evaluate
+from tests.stack.harness import DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, Evaluation, Registered, evaluate
 
 LOCATED = {t.REGISTRY, t.VAULT, t.CLUSTER, t.MANAGED_NAMESPACE, t.IDENTITY, t.WORKSPACE, t.DCR}
 TAGGED = LOCATED | {t.RESOURCE_GROUP, t.SECRET}
@@ -230,6 +230,8 @@ def test_kubernetes_provider_uses_non_interactive_kubelogin_and_waits_for_rbac(d
     assert {wait.urn, writer.urn} <= set(provider.dependencies)
     assert wait.inputs["stdin"] == kubeconfig
     assert wait.inputs["environment"]["NAMESPACE"] == dev.one(t.MANAGED_NAMESPACE).outputs["name"]
+    # The script checks that kubelogin signs in as the principal that holds the role.
+    assert wait.inputs["environment"]["DEPLOYER_OBJECT_ID"] == writer.inputs["principalId"] == DEPLOYER_OBJECT_ID
     assert wait.inputs["triggers"] == [writer.id]
     assert "listManagedClusterUserCredentials" in " ".join(dev.invokes)
     # An unreachable cluster must not silently drop objects from state on refresh.

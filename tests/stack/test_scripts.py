@@ -6,6 +6,8 @@ executables on a PATH that holds nothing else.
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import stat
 import subprocess
@@ -17,7 +19,7 @@ from tests.stack.harness import ROOT
 
 SCRIPTS = ROOT / "infra" / "scripts"
 DIGEST = "sha256:" + "ab" * 32
-BASICS = ["sh", "cat", "mktemp", "rm", "sed", "tail", "date", "sleep"]
+BASICS = ["sh", "cat", "mktemp", "rm", "sed", "tail", "date", "sleep", "cut", "tr", "base64"]
 
 
 @pytest.fixture
@@ -137,6 +139,73 @@ def test_registry_token_is_the_only_output(bin_dir: Path, tmp_path: Path) -> Non
         "acr", "login", "--subscription", SUBSCRIPTION, "--name", "acrwiddev",
         "--expose-token", "--output", "tsv", "--query", "accessToken",
     ]  # fmt: skip
+
+
+DEPLOYER = "d3b07384-d9a0-4c9b-8f1e-0a1b2c3d4e5f"
+KUBELOGIN_ARGS = "get-token --login azurecli --server-id 6dae42f8-4368-4678-94ff-3960e28e3630"
+
+
+def entra_token(object_id: str, upn: str) -> str:
+    """An Entra access token's shape: header.claims.signature, base64url without padding."""
+
+    def part(claims: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part({'aud': 'x', 'oid': object_id, 'upn': upn})}.c2ln"
+
+
+def fake_kube_tools(
+    bin_dir: Path, signed_in: str, can_i: str = "exit 0", kubelogin_exit: int = 0, upn: str = "dev@contoso.com"
+) -> None:
+    """kubectl (config view prints the kubelogin arguments; auth can-i runs `can_i`) and kubelogin."""
+    fake(
+        bin_dir,
+        "kubectl",
+        f'if [ "$3" = config ]; then echo "{KUBELOGIN_ARGS}"; exit 0; fi\n{can_i}',
+    )
+    credential = json.dumps({"kind": "ExecCredential", "status": {"token": entra_token(signed_in, upn)}})
+    fake(
+        bin_dir,
+        "kubelogin",
+        f'[ "$*" = "{KUBELOGIN_ARGS}" ] || exit 3\n'
+        + (f"echo 'AADSTS700082: the refresh token has expired' >&2; exit {kubelogin_exit}" if kubelogin_exit else "")
+        + f"\necho '{credential}'",
+    )
+
+
+# Claims of three lengths: base64url drops 0, 1 or 2 padding characters, which the script restores.
+@pytest.mark.parametrize("upn", ["a@contoso.com", "ab@contoso.com", "abc@contoso.com"])
+def test_rbac_wait_stops_at_once_when_kubelogin_signs_in_as_another_identity(
+    bin_dir: Path, tmp_path: Path, upn: str
+) -> None:
+    """azure-native gave the role to one principal, kubelogin signs in as another: waiting cannot help."""
+    other = "0f0e0d0c-0b0a-0908-0706-050403020100"
+    fake_kube_tools(bin_dir, signed_in=other, can_i=f"touch {tmp_path / 'asked'}; exit 1", upn=upn)
+    env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER, "TIMEOUT_SECONDS": "600"}
+    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    assert result.returncode == 1
+    first, fix = result.stderr.strip().splitlines()
+    assert f"kubelogin signs in as object id {other}" in first
+    assert f"role went to {DEPLOYER}" in first
+    assert "kubeloginMode" in fix
+    assert not (tmp_path / "asked").exists(), "no polling"
+    assert "eyJ" not in result.stdout + result.stderr, "the token is never printed"
+
+
+def test_rbac_wait_shows_why_kubelogin_cannot_sign_in(bin_dir: Path) -> None:
+    fake_kube_tools(bin_dir, signed_in=DEPLOYER, kubelogin_exit=1)
+    env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER}
+    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    assert result.returncode == 1
+    assert "kubelogin could not sign in to the cluster: AADSTS700082" in result.stderr
+
+
+def test_rbac_wait_polls_when_kubelogin_signs_in_as_the_deployer(bin_dir: Path) -> None:
+    fake_kube_tools(bin_dir, signed_in=DEPLOYER)
+    env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER, "FIRST_DELAY_SECONDS": "0"}
+    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "the deployer can create Jobs in namespace demo\n"
 
 
 @pytest.mark.parametrize("missing", ["kubectl", "kubelogin"])
