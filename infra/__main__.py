@@ -112,7 +112,9 @@ pulumi.export("jobName", demo.job_name)
 pulumi.export(
     "getCredentialsCommand",
     pulumi.Output.format(
-        "az aks get-credentials --resource-group {0} --name {1} && kubelogin convert-kubeconfig -l azurecli",
+        "az aks get-credentials --subscription {0} --resource-group {1} --name {2}"
+        " && kubelogin convert-kubeconfig -l azurecli",
+        client.subscription_id,
         group.name,
         cluster.name,
     ),

@@ -361,6 +361,11 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
     assert set(dev.exports) == expected
     assert dev.secret_exports == {"kubeconfig"}
     assert dev.exports["jobLogsCommand"] == "kubectl logs --namespace workload-identity-demo job/read-keyvault-secret"
+    # Whatever subscription `az` has selected: the one the stack is in.
+    assert dev.exports["getCredentialsCommand"] == (
+        f"az aks get-credentials --subscription {SUBSCRIPTION_ID} --resource-group rg-wid-dev --name aks-wid-dev"
+        " && kubelogin convert-kubeconfig -l azurecli"
+    )
     assert dev.exports["oidcIssuerUrl"] == dev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
     value = dev.one(t.RANDOM_PASSWORD).outputs["result"]
     assert not any(value in str(v) for v in dev.exports.values())
