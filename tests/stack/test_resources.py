@@ -293,11 +293,16 @@ def test_job_pod_is_hardened(dev: Evaluation) -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] >= 10000
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["securityContext"]["runAsGroup"] >= 10000
     (container,) = pod["containers"]
+    # Again on the container, where a later edit to the pod could not silently weaken it.
     sc = container["securityContext"]
     assert sc["allowPrivilegeEscalation"] is False
+    assert sc["privileged"] is False
+    assert sc["runAsNonRoot"] is True
     assert sc["readOnlyRootFilesystem"] is True
     assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert "runAsUser" not in sc or sc["runAsUser"] >= 10000
     assert set(container["resources"]["requests"]) == {"cpu", "memory"}
     assert set(container["resources"]["limits"]) == {"cpu", "memory"}
     assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
