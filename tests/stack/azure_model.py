@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -219,7 +221,8 @@ def model(typ: str, name: str, plain: Mapping[str, Any]) -> tuple[str, dict[str,
     elif typ.startswith("kubernetes:"):
         metadata = dict(plain.get("metadata") or {})
         metadata.setdefault("name", f"{name}-0a1b2c3d")
-        outputs["metadata"] = metadata
+        # The object as the API server stores and returns it.
+        outputs = api_server_view({**plain, "metadata": metadata})
         rid = f"{metadata.get('namespace', '')}/{metadata['name']}".lstrip("/")
     else:
         rid = f"{name}-id"
@@ -235,6 +238,52 @@ def _command_stdout(plain: Mapping[str, Any]) -> str:
     if str(plain.get("create", "")).endswith("acr-token.sh"):
         return "eyJhbGciOiJSUzI1NiJ9.mock-acr-access-token"
     return "ok"
+
+
+_QUANTITY = re.compile(r"^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_DECIMAL = {"m": Decimal("0.001"), "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12)}
+
+
+def canonical_quantity(text: str) -> str:
+    """A Kubernetes quantity as the API server writes it back (apimachinery resource.Quantity
+    CanonicalizeBytes): binary suffixes stay binary at the largest exact unit; decimal amounts
+    become whole units or milli-units."""
+    match = _QUANTITY.match(text)
+    if not match:
+        return text
+    number, suffix = Decimal(match.group(1)), match.group(2) or ""
+    if suffix in _BINARY:
+        amount = number * _BINARY[suffix]
+        for unit, size in sorted(_BINARY.items(), key=lambda u: -u[1]):
+            if amount % size == 0 and amount >= size:
+                return f"{int(amount // size)}{unit}"
+        return str(int(amount))
+    amount = number * _DECIMAL.get(suffix, Decimal(1))
+    if amount == amount.to_integral_value():
+        return str(int(amount))
+    return f"{int(amount * 1000)}m"
+
+
+def api_server_view(value: Any, key: str = "", in_quantities: bool = False) -> Any:
+    """The object as the API server stores and returns it: empty collections omitted, quantities canonical."""
+    if isinstance(value, dict):
+        view = {k: api_server_view(v, k, in_quantities or k in {"requests", "limits"}) for k, v in value.items()}
+        return {k: v for k, v in view.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        return [api_server_view(v, key, in_quantities) for v in value]
+    if isinstance(value, str) and (in_quantities or key == "sizeLimit"):
+        return canonical_quantity(value)
+    return value
+
+
+def prune(live: Any, shape: Any) -> Any:
+    """The live object cut to the shape of the old inputs (keys the inputs never had are dropped)."""
+    if isinstance(live, dict) and isinstance(shape, dict):
+        return {k: prune(live[k], shape[k]) for k in shape if k in live}
+    if isinstance(live, list) and isinstance(shape, list):
+        return [prune(v, s) for v, s in zip(live, shape, strict=False)] + live[len(shape) :]
+    return live
 
 
 class ResourceNotFound(Exception):

@@ -6,7 +6,10 @@ preview truthful or not. This monitor decides each registration's step the way t
 does, against the state a previous `up` left (`prior`):
 
 - same inputs: a *same* step; the program sees the stored outputs
-  (pulumi/pulumi pkg/resource/deploy/step.go, SameStep);
+  (pulumi/pulumi pkg/resource/deploy/step.go, SameStep). A Kubernetes object's new inputs are
+  compared with the live object (as the API server returned it) pruned to the old inputs' shape
+  (pulumi-kubernetes provider/pkg/provider/provider.go, Diff: "comparing between the 'pruned
+  live' inputs and the new inputs"), so a field the server rewrites is a change on every run;
 - changed inputs in a preview: an *update*, whose outputs azure-native computes as the new
   inputs plus `name` and `location` from the old state, every other output unknown
   (pulumi/pulumi-azure-native provider/pkg/provider/provider.go, Update, `req.GetPreview()`,
@@ -121,6 +124,14 @@ def ignore_changes(inputs: dict[str, Any], old_inputs: dict[str, Any], paths: li
     return inputs
 
 
+def diff_baseline(old: Any) -> dict[str, Any]:
+    """What a provider compares new inputs with: the old inputs, or for a Kubernetes object the
+    live object pruned to the old inputs' shape."""
+    if old.type.startswith("kubernetes:") and old.custom:
+        return azure_model.prune(old.outputs, old.inputs)
+    return old.inputs
+
+
 @dataclass(frozen=True)
 class Decision:
     step: str
@@ -144,7 +155,7 @@ class EngineMocks(pulumi.runtime.Mocks):
         if old is not None:
             inputs = ignore_changes(inputs, old.raw_inputs, ignored)
         plain = unwrap(inputs)
-        if old is not None and not has_unknowns(plain) and plain == old.inputs:
+        if old is not None and not has_unknowns(plain) and plain == diff_baseline(old):
             return Decision(SAME, old.id, inputs, old.raw_outputs)
         rid, modelled, extra = azure_model.model(typ, name, known(plain))
         if self.preview:
@@ -155,8 +166,8 @@ class EngineMocks(pulumi.runtime.Mocks):
             if typ.startswith("azure-native:"):
                 self.world.objects[rid] = {"id": rid, **modelled}
                 self.world.objects.update(extra)
-            # Echoed inputs keep their secretness, as the engine does.
-            outputs = {k: inputs[k] if k in inputs and unwrap(inputs[k]) == v else v for k, v in modelled.items()}
+            # Outputs keep the secretness of the inputs they come from, as the engine does.
+            outputs = {k: _secret(v) if _is_secret(inputs.get(k)) else v for k, v in modelled.items()}
         # The engine applies additionalSecretOutputs (the stock mock monitor does not).
         outputs |= {k: _secret(unwrap(outputs[k])) for k in secret_outputs if k in outputs}
         if old is None:

@@ -39,7 +39,7 @@ from tests.stack.azure_model import (
     exec_kubeconfig,
     stable_uuid,
 )
-from tests.stack.engine import SAME, EngineMocks, EngineMonitor, has_unknowns, unwrap
+from tests.stack.engine import SAME, EngineMocks, EngineMonitor, diff_baseline, has_unknowns, unwrap
 from tests.stack.stacks import PROGRAM_DIR, PROJECT, ROOT, cli_config, shipped_config
 
 __all__ = [
@@ -152,10 +152,11 @@ class Evaluation:
             if old is None:
                 shown[resource.name] = "create"
             elif resource.step != SAME:
+                baseline = diff_baseline(old)
                 keys = sorted(
                     k
-                    for k in {*resource.inputs, *old.inputs}
-                    if has_unknowns(resource.inputs.get(k)) or resource.inputs.get(k) != old.inputs.get(k)
+                    for k in {*resource.inputs, *baseline}
+                    if has_unknowns(resource.inputs.get(k)) or resource.inputs.get(k) != baseline.get(k)
                 )
                 shown[resource.name] = f"update: {', '.join(keys)}"
         shown |= {r.name: "delete" for r in prior.resources if r.urn not in self.by_urn}

@@ -16,11 +16,10 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any
 
+from tests.stack.azure_model import prune
 from tests.stack.harness import Evaluation, Registered
 
 # Properties AKS computes and the API marks read-only: never part of the input projection.
@@ -55,55 +54,6 @@ def azure_read(inputs: dict[str, Any], old_outputs: dict[str, Any], live: dict[s
     return _apply_diff(inputs, _project(old_outputs), _project(live))
 
 
-_QUANTITY = re.compile(r"^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-_DECIMAL = {"m": Decimal("0.001"), "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12)}
-
-
-def canonical_quantity(text: str) -> str:
-    """A Kubernetes quantity as the API server writes it back (apimachinery resource.Quantity
-    CanonicalizeBytes): binary suffixes stay binary at the largest exact unit; decimal amounts
-    become whole units or milli-units."""
-    match = _QUANTITY.match(text)
-    if not match:
-        return text
-    number, suffix = Decimal(match.group(1)), match.group(2) or ""
-    if suffix in _BINARY:
-        amount = number * _BINARY[suffix]
-        for unit, size in sorted(_BINARY.items(), key=lambda u: -u[1]):
-            if amount % size == 0 and amount >= size:
-                return f"{int(amount // size)}{unit}"
-        return str(int(amount))
-    amount = number * _DECIMAL.get(suffix, Decimal(1))
-    if amount == amount.to_integral_value():
-        return str(int(amount))
-    return f"{int(amount * 1000)}m"
-
-
-_QUANTITY_FIELDS = {"requests", "limits", "sizeLimit"}
-
-
-def api_server_view(value: Any, key: str = "", in_quantities: bool = False) -> Any:
-    """The object as the API server stores and returns it: empty collections omitted, quantities canonical."""
-    if isinstance(value, dict):
-        view = {k: api_server_view(v, k, in_quantities or k in {"requests", "limits"}) for k, v in value.items()}
-        return {k: v for k, v in view.items() if v not in ({}, [])}
-    if isinstance(value, list):
-        return [api_server_view(v, key, in_quantities) for v in value]
-    if isinstance(value, str) and (in_quantities or key == "sizeLimit"):
-        return canonical_quantity(value)
-    return value
-
-
-def _prune(live: Any, shape: Any) -> Any:
-    """The live object cut to the shape of the old inputs (keys the inputs never had are dropped)."""
-    if isinstance(live, dict) and isinstance(shape, dict):
-        return {k: _prune(live[k], shape[k]) for k in shape if k in live}
-    if isinstance(live, list) and isinstance(shape, list):
-        return [_prune(v, s) for v, s in zip(live, shape, strict=False)] + live[len(shape) :]
-    return live
-
-
 def refreshed(prior: Evaluation, *, drift: Drift = lambda _: None, gone: Iterable[str] = ()) -> Evaluation:
     """The state after `pulumi refresh`: `drift` gives a resource's live Azure outputs when they changed;
     resources named in `gone` no longer exist."""
@@ -113,7 +63,7 @@ def refreshed(prior: Evaluation, *, drift: Drift = lambda _: None, gone: Iterabl
         if resource.name in set(gone):
             continue
         if resource.type.startswith("kubernetes:") and resource.custom:
-            inputs = _prune(api_server_view(resource.inputs), resource.inputs)
+            inputs = prune(resource.outputs, resource.inputs)  # the outputs are the object as the server holds it
             resources.append(dataclasses.replace(resource, inputs=inputs, raw_inputs=inputs))
         elif resource.type.startswith("azure-native:") and (live := drift(resource)) is not None:
             inputs = azure_read(resource.inputs, resource.outputs, live)

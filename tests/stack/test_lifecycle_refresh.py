@@ -9,8 +9,9 @@ import pytest
 
 from tests.conftest import Deployed
 from tests.stack import constants as t
+from tests.stack.azure_model import api_server_view, canonical_quantity
 from tests.stack.harness import Evaluation, evaluate
-from tests.stack.refresh import aks_patch_upgrade, api_server_view, canonical_quantity, refreshed
+from tests.stack.refresh import aks_patch_upgrade, refreshed
 from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS
 
 STACKS = ["dev", "prod"]
