@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Deploy a stack (default: dev) with the embedded default backend: state in ~/.pulumi,
-# secrets under a passphrase, no Pulumi Cloud account. Extra arguments go to `pulumi up`.
+# secrets under a passphrase, no Pulumi Cloud account. Extra arguments go to `pulumi up --refresh`.
 #   ./scripts/deploy.sh            # dev
 #   ./scripts/deploy.sh --yes      # dev, without the confirmation prompt
 #   ./scripts/deploy.sh prod --diff
@@ -28,4 +28,6 @@ fi
 
 pulumi install                        # creates .venv and installs infra/requirements.txt (the program directory's)
 pulumi stack select --create "$stack" # prompts for a passphrase unless PULUMI_CONFIG_PASSPHRASE is set
-pulumi up --stack "$stack" "$@"
+# --refresh: the Job runs again once Kubernetes has removed it, and the state holds what runs
+# now (with kubernetesVersion empty, the version AKS upgraded to, which an update sends back).
+pulumi up --stack "$stack" --refresh "$@"

@@ -276,7 +276,7 @@ def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
     assert calls.read_text().splitlines() == [
         "install",
         f"stack select --create {stack}",
-        " ".join(["up", "--stack", stack, *up_args]),
+        " ".join(["up", "--stack", stack, "--refresh", *up_args]),
     ]
 
 
