@@ -32,7 +32,9 @@ signed_in_object_id() {
     2) payload="$payload==" ;;
     3) payload="$payload=" ;;
   esac
-  printf '%s' "$payload" | base64 -d 2>/dev/null | sed -n 's/.*"oid" *: *"\([^"]*\)".*/\1/p'
+  # base64 -d (GNU, busybox, macOS 13+) or -D (older macOS).
+  { printf '%s' "$payload" | base64 -d 2>/dev/null || printf '%s' "$payload" | base64 -D 2>/dev/null; } |
+    sed -n 's/.*"oid" *: *"\([^"]*\)".*/\1/p'
 }
 
 if [ -n "${DEPLOYER_OBJECT_ID:-}" ]; then
@@ -41,7 +43,9 @@ if [ -n "${DEPLOYER_OBJECT_ID:-}" ]; then
     echo "Sign in as the identity Pulumi deploys with (az login; in CI, the login kubeloginMode names)." >&2
     exit 1
   fi
-  if [ -n "$signed_in" ] && [ "$signed_in" != "$DEPLOYER_OBJECT_ID" ]; then
+  if [ -z "$signed_in" ]; then
+    echo "warning: could not read which identity kubelogin signs in as; if this wait times out, check that it is $DEPLOYER_OBJECT_ID" >&2
+  elif [ "$signed_in" != "$DEPLOYER_OBJECT_ID" ]; then
     echo "error: kubelogin signs in as object id $signed_in, but the 'Azure Kubernetes Service RBAC Writer' role went to $DEPLOYER_OBJECT_ID, the identity Pulumi's Azure provider signs in as." >&2
     echo "Sign both in as one identity: 'az login' as the principal the ARM_* variables name (or unset them), or set kubeloginMode to the login those variables use (spn, workloadidentity, msi)." >&2
     exit 1

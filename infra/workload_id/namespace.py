@@ -84,7 +84,7 @@ class AppNamespace(pulumi.ComponentResource):
                 create=script("wait-for-kubernetes-rbac.sh"),
                 environment={
                     "NAMESPACE": self.name,
-                    # kubelogin may sign in as someone else than azure-native, which got the role.
+                    # kubelogin may sign in as a different identity from azure-native, which got the role.
                     "DEPLOYER_OBJECT_ID": deployer_object_id,
                     "TIMEOUT_SECONDS": str(RBAC_WAIT_SECONDS),
                 },

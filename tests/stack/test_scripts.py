@@ -200,12 +200,25 @@ def test_rbac_wait_shows_why_kubelogin_cannot_sign_in(bin_dir: Path) -> None:
     assert "kubelogin could not sign in to the cluster: AADSTS700082" in result.stderr
 
 
+def test_rbac_wait_says_so_when_it_cannot_tell_who_kubelogin_is_and_still_waits(bin_dir: Path) -> None:
+    fake(bin_dir, "kubectl", f'if [ "$3" = config ]; then echo "{KUBELOGIN_ARGS}"; exit 0; fi\nexit 0')
+    fake(bin_dir, "kubelogin", 'echo \'{"status": {"token": "opaque"}}\'')
+    env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER}
+    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"could not read which identity kubelogin signs in as; if this wait times out, check that it is {DEPLOYER}"
+        in result.stderr
+    )
+
+
 def test_rbac_wait_polls_when_kubelogin_signs_in_as_the_deployer(bin_dir: Path) -> None:
     fake_kube_tools(bin_dir, signed_in=DEPLOYER)
     env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER, "FIRST_DELAY_SECONDS": "0"}
     result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "the deployer can create Jobs in namespace demo\n"
+    assert result.stderr == "", "the identity was read and matched"
 
 
 @pytest.mark.parametrize("missing", ["kubectl", "kubelogin"])
