@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 from pulumi_azure_native import authorization, containerservice, monitor, network, operationalinsights
 
@@ -11,7 +13,8 @@ from .kubeconfig import decode_kubeconfig, non_interactive_kubeconfig
 from .placement import Placement
 
 # Explicit (AKS's overlay default is 250): the kubelet reserves memory per possible pod, and
-# 110 is Kubernetes' own per-node ceiling. Fixed at pool creation.
+# 110 is Kubernetes' own per-node ceiling. Fixed when a pool is created, so changes are ignored:
+# a pool created with another value (before it was set here) keeps it.
 MAX_PODS_PER_NODE = 110
 
 
@@ -65,12 +68,14 @@ class AksCluster(pulumi.ComponentResource):
             system_pool["os_disk_size_gb"] = config.node_os_disk_size_gb
         if config.availability_zones:
             system_pool["availability_zones"] = list(config.availability_zones)
-        # Versions the stack leaves to AKS: with none given, AKS reports the patch it runs, and the
-        # 'patch' channel moves it; a refresh would copy each new patch into the inputs, and the next
-        # preview would show removing it. A given minor version is declared, on both, and reads back as given.
-        version_fields = ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
+        ignored = ["agentPoolProfiles[*].maxPods"]
         if config.kubernetes_version is not None:
+            # Declared on the control plane and the pool alike: a minor version reads back as given.
             system_pool["orchestrator_version"] = config.kubernetes_version
+        else:
+            # Left to AKS: it reports the patch it runs, and the 'patch' channel moves it; a refresh
+            # would copy each new patch into the inputs and the next preview would show removing it.
+            ignored += ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
 
         self.cluster = containerservice.ManagedCluster(
             name,
@@ -103,9 +108,7 @@ class AksCluster(pulumi.ComponentResource):
                 {"authorized_ip_ranges": list(config.authorized_ip_ranges)} if config.authorized_ip_ranges else None
             ),
             addon_profiles=addon_profiles,
-            opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=version_fields if config.kubernetes_version is None else []
-            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignored),
         )
 
         if workspace is not None:
@@ -117,11 +120,11 @@ class AksCluster(pulumi.ComponentResource):
         # in a preview of an update, the resource's own computed outputs are unknown, and everything
         # reading them would show as changed. The name is unknown until the cluster exists, which
         # keeps the read after its creation.
-        self.live = containerservice.get_managed_cluster_output(
+        self._live = containerservice.get_managed_cluster_output(
             resource_group_name=placement.resource_group_name, resource_name=self.cluster.name
         )
-        self.oidc_issuer_url = self.live.apply(lambda c: _issuer_url(c.oidc_issuer_profile))
-        self.kubelet_object_id = self.live.apply(lambda c: _kubelet_object_id(c.identity_profile))
+        self.oidc_issuer_url = self._live.apply(lambda c: _issuer_url(c.oidc_issuer_profile))
+        self.kubelet_object_id = self._live.apply(lambda c: _kubelet_object_id(c.identity_profile))
 
         # Nodes pull the demo image with the kubelet identity: AcrPull on this registry only.
         self.kubelet_acr_pull = authorization.RoleAssignment(
@@ -209,7 +212,7 @@ class AksCluster(pulumi.ComponentResource):
             ]
             return pulumi.Output.all(*addresses)
 
-        return self.live.apply(lookup)
+        return self._live.apply(lookup)
 
 
 def _issuer_url(profile: containerservice.outputs.ManagedClusterOIDCIssuerProfileResponse | None) -> str:
@@ -218,10 +221,11 @@ def _issuer_url(profile: containerservice.outputs.ManagedClusterOIDCIssuerProfil
     return profile.issuer_url
 
 
-def _kubelet_object_id(profile: object) -> str:
-    identities = profile if isinstance(profile, dict) else {}
-    kubelet = identities.get("kubeletidentity")
-    object_id = getattr(kubelet, "object_id", None)
+def _kubelet_object_id(
+    profile: Mapping[str, containerservice.outputs.UserAssignedIdentityManagedClusterResponse] | None,
+) -> str:
+    kubelet = (profile or {}).get("kubeletidentity")
+    object_id = kubelet.object_id if kubelet is not None else None
     if not object_id:
         raise ValueError("the cluster reports no kubelet identity (identityProfile.kubeletidentity.objectId)")
     return object_id
