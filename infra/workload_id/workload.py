@@ -62,6 +62,8 @@ class DemoWorkload(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("workloadid:kubernetes:DemoWorkload", name, None, opts)
+        # Every object goes through `provider`, which depends on the namespace (and the deployer's
+        # role in it): that orders creation after them and deletion before them.
         in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
 
         self.service_account = k8s.core.v1.ServiceAccount(
