@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.stack.harness import ROOT, Evaluation, evaluate
-from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS
+from tests.stack.harness import ROOT, Evaluation, evaluate, evaluate_stack
 
 Deployed = Callable[[str], Evaluation]
 
@@ -23,7 +22,7 @@ def deployed() -> Deployed:
 
     def up(stack: str) -> Evaluation:
         if stack not in cache:
-            cache[stack] = evaluate(PLACEHOLDER_REPLACEMENTS.get(stack, {}), stack=stack)
+            cache[stack] = evaluate_stack(stack)
         return cache[stack]
 
     return up

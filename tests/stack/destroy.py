@@ -76,10 +76,7 @@ class Destroy:
         return scheduled[::-1]
 
     def _dependencies(self, r: Registered) -> set[str]:
-        deps = set(self.ev.all_dependencies(r)) | {r.parent, r.deleted_with}
-        if r.provider:  # a provider reference is "<urn>::<id>"
-            deps.add(r.provider.rsplit("::", 1)[0])
-        return deps - {""}
+        return (self.ev.engine_dependencies(r) | {r.parent, r.deleted_with}) - {""}
 
     def run(self) -> list[str]:
         """Every failed delete, as the provider would report it (empty: destroy succeeds)."""

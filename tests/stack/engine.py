@@ -65,14 +65,14 @@ def has_unknowns(value: Any) -> bool:
     return False
 
 
-def known(value: Any, placeholder: str = "unknown") -> Any:
+def known(value: Any) -> Any:
     """The value with every unknown replaced by a placeholder, to feed the output model."""
     if isinstance(value, Unknown):
-        return placeholder
+        return "unknown"
     if isinstance(value, dict):
-        return {k: known(v, placeholder) for k, v in value.items()}
+        return {k: known(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [known(v, placeholder) for v in value]
+        return [known(v) for v in value]
     return value
 
 

@@ -40,7 +40,7 @@ from tests.stack.azure_model import (
     stable_uuid,
 )
 from tests.stack.engine import SAME, EngineMocks, EngineMonitor, diff_baseline, has_unknowns, unwrap
-from tests.stack.stacks import PROGRAM_DIR, PROJECT, ROOT, cli_config, shipped_config
+from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS, PROGRAM_DIR, PROJECT, ROOT, cli_config, shipped_config
 
 __all__ = [
     "AKS_CLI_CLIENT_ID",
@@ -56,6 +56,7 @@ __all__ = [
     "Registered",
     "admin_kubeconfig",
     "evaluate",
+    "evaluate_stack",
     "exec_kubeconfig",
     "is_secret",
     "stable_uuid",
@@ -125,6 +126,12 @@ class Evaluation:
         for urns in resource.property_dependencies.values():
             deps |= set(urns)
         return deps
+
+    def engine_dependencies(self, resource: Registered) -> set[str]:
+        """What the engine orders a resource after: its dependencies and its provider
+        (a provider reference is "<urn>::<id>")."""
+        provider = {resource.provider.rsplit("::", 1)[0]} if resource.provider else set()
+        return self.all_dependencies(resource) | provider
 
     def depends_transitively(self, resource: Registered, target: Registered) -> bool:
         seen: set[str] = set()
@@ -274,3 +281,8 @@ def evaluate(
         world=world,
         preview=preview,
     )
+
+
+def evaluate_stack(stack: str, config: Mapping[str, Any] | None = None, **options: Any) -> Evaluation:
+    """`evaluate` of a shipped stack as a user deploys it: its placeholder ranges replaced."""
+    return evaluate(PLACEHOLDER_REPLACEMENTS.get(stack, {}) | dict(config or {}), stack=stack, **options)

@@ -18,8 +18,7 @@ from tests.stack.destroy import (
     Deployer,
     Destroy,
 )
-from tests.stack.harness import DEPLOYER_OBJECT_ID, Evaluation, evaluate
-from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS
+from tests.stack.harness import DEPLOYER_OBJECT_ID, Evaluation, evaluate, evaluate_stack
 from tests.stack.test_cut_wires import tamper
 
 # README, Prerequisites: Contributor, and Role Based Access Control Administrator with a condition that
@@ -33,7 +32,7 @@ DOCUMENTED_DEPLOYER = Deployer(
 
 
 def up(stack: str, config: dict[str, Any] | None = None) -> Evaluation:
-    return evaluate(PLACEHOLDER_REPLACEMENTS.get(stack, {}) | (config or {}), stack=stack)
+    return evaluate_stack(stack, config)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -20,15 +20,14 @@ import pytest
 
 from tests.conftest import Deployed
 from tests.stack.engine import CREATE, SAME
-from tests.stack.harness import Evaluation, evaluate
-from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS
+from tests.stack.harness import Evaluation, evaluate, evaluate_stack
 from tests.stack.test_cut_wires import tamper
 
 STACKS = ["dev", "prod"]
 
 
 def preview(stack: str, prior: Evaluation, config: dict[str, Any] | None = None) -> Evaluation:
-    return evaluate(PLACEHOLDER_REPLACEMENTS.get(stack, {}) | (config or {}), stack=stack, prior=prior, preview=True)
+    return evaluate_stack(stack, config, prior=prior, preview=True)
 
 
 def add_tag(name: str, kw: dict) -> None:
@@ -84,7 +83,7 @@ def test_a_configuration_change_previews_as_an_update_of_its_resource_only(
 @pytest.mark.parametrize("stack", STACKS)
 def test_a_second_up_changes_nothing(deployed: Deployed, stack: str) -> None:
     before = deployed(stack)
-    for again in (preview(stack, before), evaluate(PLACEHOLDER_REPLACEMENTS.get(stack, {}), stack=stack, prior=before)):
+    for again in (preview(stack, before), evaluate_stack(stack, prior=before)):
         assert {r.name: r.step for r in again.resources if r.step != SAME} == {}
         assert again.exports == before.exports
 
@@ -93,7 +92,7 @@ def test_a_second_up_changes_nothing(deployed: Deployed, stack: str) -> None:
 def test_the_first_preview_reads_nothing_that_does_not_exist_yet(stack: str) -> None:
     """In the preview of a new stack nothing exists: a read of a resource the stack creates must wait
     for it (here its arguments stay unknown), or the preview fails with ResourceNotFound."""
-    first = evaluate(PLACEHOLDER_REPLACEMENTS.get(stack, {}), stack=stack, preview=True)
+    first = evaluate_stack(stack, preview=True)
     assert {r.step for r in first.resources} == {CREATE}
     reads = [i for i in first.invokes if ":get" in i or ":list" in i]
     assert reads == ["azure-native:authorization:getClientConfig"]

@@ -10,15 +10,14 @@ import pytest
 from tests.conftest import Deployed
 from tests.stack import constants as t
 from tests.stack.azure_model import api_server_view, canonical_quantity
-from tests.stack.harness import Evaluation, evaluate
+from tests.stack.harness import Evaluation, evaluate_stack
 from tests.stack.refresh import aks_patch_upgrade, refreshed
-from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS
 
 STACKS = ["dev", "prod"]
 
 
 def next_preview(stack: str, prior: Evaluation) -> Evaluation:
-    return evaluate(PLACEHOLDER_REPLACEMENTS.get(stack, {}), stack=stack, prior=prior, preview=True)
+    return evaluate_stack(stack, prior=prior, preview=True)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -37,9 +36,7 @@ def test_refresh_after_an_aks_patch_upgrade_changes_nothing(deployed: Deployed, 
 
 def test_a_version_change_in_config_still_reaches_the_cluster_and_its_pool(deployed: Deployed) -> None:
     state = refreshed(deployed("prod"), drift=aks_patch_upgrade)
-    after = evaluate(
-        PLACEHOLDER_REPLACEMENTS["prod"] | {"kubernetesVersion": "1.35"}, stack="prod", prior=state, preview=True
-    )
+    after = evaluate_stack("prod", {"kubernetesVersion": "1.35"}, prior=state, preview=True)
     assert after.changes(state) == {"cluster": "update: agentPoolProfiles, kubernetesVersion"}
     cluster = after.one(t.CLUSTER).inputs
     assert cluster["kubernetesVersion"] == "1.35"

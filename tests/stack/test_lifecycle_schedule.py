@@ -32,9 +32,7 @@ def schedule(ev: Evaluation) -> dict[str, tuple[float, float]]:
 
     def done(resource: Registered) -> float:
         if resource.urn not in finish:
-            deps = ev.all_dependencies(resource) | (
-                {resource.provider.rsplit("::", 1)[0]} if resource.provider else set()
-            )
+            deps = ev.engine_dependencies(resource)
             start = max((done(ev.by_urn[d]) for d in deps if d in ev.by_urn), default=0.0)
             finish[resource.urn] = start + duration(resource)
             times[resource.name] = (start, finish[resource.urn])
