@@ -19,13 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import trustme
 
-from tests.fakes.azure import APP_SCRIPT, FakeAzure
+from tests.fakes.azure import APP_COMMAND, APP_DIR, FakeAzure
 
 
 def time_to_result_line(env: dict[str, str]) -> float:
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, str(APP_SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, *APP_COMMAND], cwd=APP_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()

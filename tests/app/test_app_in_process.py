@@ -329,14 +329,14 @@ class _Answer:
 def test_retry_after_forms() -> None:
     in_90s = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
 
-    assert app._retry_after(_Answer(**{"retry-after": "7"})) == 7
-    assert app._retry_after(_Answer(**{"retry-after-ms": "1500"})) == 1.5
-    assert app._retry_after(_Answer(**{"x-ms-retry-after-ms": "250", "retry-after": "9"})) == 0.25
-    assert 80 < (app._retry_after(_Answer(**{"retry-after": in_90s})) or 0) <= 90
-    assert app._retry_after(_Answer(**{"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0  # in the past
-    assert app._retry_after(_Answer(**{"retry-after": "soon"})) is None
-    assert app._retry_after(_Answer()) is None
-    assert app._retry_after(None) is None
+    assert app.retry_after_seconds(_Answer(**{"retry-after": "7"})) == 7
+    assert app.retry_after_seconds(_Answer(**{"retry-after-ms": "1500"})) == 1.5
+    assert app.retry_after_seconds(_Answer(**{"x-ms-retry-after-ms": "250", "retry-after": "9"})) == 0.25
+    assert 80 < (app.retry_after_seconds(_Answer(**{"retry-after": in_90s})) or 0) <= 90
+    assert app.retry_after_seconds(_Answer(**{"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0  # in the past
+    assert app.retry_after_seconds(_Answer(**{"retry-after": "soon"})) is None
+    assert app.retry_after_seconds(_Answer()) is None
+    assert app.retry_after_seconds(None) is None
 
 
 # -- AADSTS700016 right after the identity was created: replication, retried for at most a minute ---------------

@@ -30,7 +30,9 @@ from .oidc import FakeOidcIssuer, service_account_subject
 from .servers import ConnectProxy, HTTPSAppServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_SCRIPT = REPO_ROOT / "app" / "read_secret.py"
+# The app runs as the image runs it: `python -m read_secret` in the directory holding the package.
+APP_DIR = REPO_ROOT / "app"
+APP_COMMAND = ("-m", "read_secret")
 NETGUARD_DIR = Path(__file__).resolve().parent / "netguard"
 # Newer webhook releases mount the token here (older ones: /var/run/secrets/azure/tokens/azure-identity-token).
 WEBHOOK_TOKEN_SUBPATH = Path("var/run/secrets/azure/wi/token/azure-identity-token")
@@ -67,18 +69,19 @@ class RunResult:
 
 
 def run_app(
-    env: Mapping[str, str], *, never_printed: NeverPrinted = (), timeout: float = 60, script: Path = APP_SCRIPT
+    env: Mapping[str, str], *, never_printed: NeverPrinted = (), timeout: float = 60, script: Path | None = None
 ) -> RunResult:
-    """Run ``python app/read_secret.py`` (or another ``script``) with exactly ``env``; then assert that no piece of
-    ``never_printed`` (a callable is evaluated after the run) shows in its output."""
+    """Run ``python -m read_secret`` in app/ (or another ``script``) with exactly ``env``; then assert that no piece
+    of ``never_printed`` (a callable is evaluated after the run) shows in its output."""
+    command, cwd = ([str(script)], script.parent) if script else (list(APP_COMMAND), APP_DIR)
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, str(script)],
+        [sys.executable, *command],
         env=dict(env),
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=str(script.parent),
+        cwd=str(cwd),
         check=False,
     )
     result = RunResult(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
@@ -209,7 +212,7 @@ class FakeAzure:
         """Secret values and bearer credentials that must never appear in output."""
         return self.keyvault.secret_values() + self.entra.issued_tokens + self.cluster.issued
 
-    def run(self, env: Mapping[str, str], *, timeout: float = 60, script: Path = APP_SCRIPT) -> RunResult:
+    def run(self, env: Mapping[str, str], *, timeout: float = 60, script: Path | None = None) -> RunResult:
         """Run the app (or ``script``) with ``env``; check its output against what was issued up to the run's END."""
         return run_app(env, never_printed=self.never_printed, timeout=timeout, script=script)
 

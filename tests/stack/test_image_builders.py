@@ -106,7 +106,7 @@ def test_tag_is_stable_and_changes_with_an_app_file(
     config = {"imageBuilder": builder}
     first, second = evaluate_copy(config), evaluate_copy(config)
     assert job_image(first) == job_image(second)
-    source = project_copy / "app" / "read_secret.py"
+    source = project_copy / "app" / "read_secret" / "cli.py"
     source.write_text(source.read_text() + "\n# a change to the app\n")
     assert job_image(evaluate_copy(config)) != job_image(first)
 
@@ -117,7 +117,7 @@ def test_an_app_change_touches_only_the_build_and_the_job(
 ) -> None:
     config = {"imageBuilder": builder}
     before = evaluate_copy(config)
-    source = project_copy / "app" / "read_secret.py"
+    source = project_copy / "app" / "read_secret" / "cli.py"
     source.write_text(source.read_text() + "\n# a change to the app\n")
     after = evaluate_copy(config)
     changed = {after.by_urn[urn].name for urn in changed_urns(before, after)}
