@@ -1,33 +1,104 @@
 #!/usr/bin/env bash
-# Deploy a stack (default: dev) with the embedded default backend: state in ~/.pulumi,
-# secrets under a passphrase, no Pulumi Cloud account. Extra arguments go to `pulumi up --refresh`.
-#   ./scripts/deploy.sh            # dev
-#   ./scripts/deploy.sh --yes      # dev, without the confirmation prompt
-#   ./scripts/deploy.sh prod --diff
+# Deploy a stack with the embedded default backend: state in ~/.pulumi, secrets under a
+# passphrase, no Pulumi Cloud account. Run with --help for usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage() {
+  cat <<'EOF'
+usage: ./scripts/deploy.sh [STACK] [--new] [PULUMI UP OPTIONS...]
+
+Checks the prerequisites, then runs: pulumi install, pulumi stack select --create STACK,
+pulumi up --stack STACK --refresh [PULUMI UP OPTIONS...].
+
+  STACK        a stack with a Pulumi.STACK.yaml in this directory (default: dev)
+  --new        deploy STACK although it has no Pulumi.STACK.yaml: a new stack on
+               Pulumi.yaml's defaults (without it a mistyped name stops here)
+  -h, --help   print this and do nothing else
+
+examples:
+  ./scripts/deploy.sh              # dev
+  ./scripts/deploy.sh --yes        # dev, without the confirmation prompt
+  ./scripts/deploy.sh prod --diff
+EOF
+}
+
+fail() {
+  echo "deploy.sh: $*" >&2
+  exit 1
+}
+
+# at_least MINIMUM VERSION: true if VERSION >= MINIMUM (dotted numbers)
+at_least() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$1" ]; }
+
+for arg in "$@"; do
+  case $arg in -h | --help)
+    usage
+    exit 0
+    ;;
+  esac
+done
 
 stack=dev
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then # a first argument that is not an option names the stack
   stack=$1
   shift
 fi
-
-missing=()
-for tool in python3 pulumi az kubectl kubelogin; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+new=false
+up_args=()
+for arg in "$@"; do
+  if [ "$arg" = --new ]; then new=true; else up_args+=("$arg"); fi
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "error: missing prerequisite(s): ${missing[*]} (see README: Prerequisites)" >&2
-  exit 1
+if [ ! -f "Pulumi.$stack.yaml" ] && [ "$new" = false ]; then
+  known=$(printf '%s\n' Pulumi.*.yaml | sed 's/^Pulumi\.\(.*\)\.yaml$/\1/' | tr '\n' ' ')
+  fail "there is no Pulumi.$stack.yaml (stacks here: ${known% }). Check the name, or create the stack on Pulumi.yaml's defaults with: ./scripts/deploy.sh $stack --new"
 fi
-if ! az account show --output none 2>/dev/null; then
-  echo "error: the Azure CLI is not logged in; run 'az login' (and 'az account set -s <subscription>')" >&2
-  exit 1
+
+# The image builder this stack uses: its stack file, else Pulumi.yaml's default (acr).
+builder=$(sed -n 's/^ *[a-z-]*:imageBuilder: *\([a-z]*\).*/\1/p' "Pulumi.$stack.yaml" 2>/dev/null || true)
+builder=${builder:-acr}
+
+hint() { # how to install a prerequisite
+  case $1 in
+    python3) echo "Python 3.11 or newer: https://www.python.org/downloads/ or your package manager" ;;
+    pulumi) echo "curl -fsSL https://get.pulumi.com | sh" ;;
+    az) echo "https://learn.microsoft.com/cli/azure/install-azure-cli" ;;
+    kubectl | kubelogin) echo "az aks install-cli" ;;
+    docker) echo "Docker Engine with buildx: https://docs.docker.com/engine/install/ (or set imageBuilder: acr)" ;;
+  esac
+}
+tools=(python3 pulumi az kubectl kubelogin)
+if [ "$builder" = docker ]; then tools+=(docker); fi
+missing=0
+for tool in "${tools[@]}"; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "deploy.sh: missing prerequisite $tool; install: $(hint "$tool")" >&2
+    missing=1
+  fi
+done
+[ "$missing" = 0 ] || exit 1
+
+python_version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+at_least 3.11 "$python_version" || fail "python3 is $python_version; the program needs 3.11 or newer ($(hint python3))"
+# The CLI runs the locked Python SDK (requirements.txt): it must be at least as new.
+sdk_version=$(sed -n 's/^pulumi==\([0-9.]*\).*/\1/p' requirements.txt)
+cli_version=$(pulumi version)
+cli_version=${cli_version#v}
+at_least "$sdk_version" "$cli_version" ||
+  fail "the Pulumi CLI is $cli_version; this project's SDK is $sdk_version and needs a CLI at least as new: pulumi self-update (or $(hint pulumi))"
+if [ "$builder" = docker ]; then
+  docker_version=$(docker version --format '{{.Server.Version}}') ||
+    fail "imageBuilder is docker but the Docker daemon does not answer (its error is above): start it, or set imageBuilder: acr"
+  at_least 23.0 "$docker_version" ||
+    fail "Docker Engine is $docker_version; the docker-build provider needs 23.0 or newer (BuildKit by default)"
+fi
+if ! az_error=$(az account show --output none 2>&1); then
+  echo "$az_error" >&2
+  fail "the Azure CLI is not ready (its error is above): run 'az login', then 'az account set --subscription <id>'"
 fi
 
 pulumi install                        # creates .venv and installs infra/requirements.txt (the program directory's)
 pulumi stack select --create "$stack" # prompts for a passphrase unless PULUMI_CONFIG_PASSPHRASE is set
 # --refresh: the Job runs again once Kubernetes has removed it, and the state holds what runs
 # now (with kubernetesVersion empty, the version AKS upgraded to, which an update sends back).
-pulumi up --stack "$stack" --refresh "$@"
+pulumi up --stack "$stack" --refresh "${up_args[@]}"
