@@ -357,9 +357,11 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
         "resourceGroupName",
         "clusterName",
         "oidcIssuerUrl",
+        "workloadIdentityName",
         "workloadIdentityClientId",
         "keyVaultUri",
         "secretName",
+        "registryName",
         "image",
         "jobNamespace",
         "jobName",
@@ -376,5 +378,9 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
         " && kubelogin convert-kubeconfig -l azurecli"
     )
     assert dev.exports["oidcIssuerUrl"] == dev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+    # What the troubleshooting commands take: `az identity show -n`, `az aks check-acr --acr`.
+    assert dev.exports["workloadIdentityName"] == dev.one(t.IDENTITY).inputs["resourceName"] == "id-wid-dev-workload"
+    assert dev.exports["registryName"] == dev.one(t.REGISTRY).inputs["registryName"]
+    assert dev.exports["image"].startswith(f"{dev.exports['registryName']}.azurecr.io/")
     value = dev.one(t.RANDOM_PASSWORD).outputs["result"]
     assert not any(value in str(v) for v in dev.exports.values())
