@@ -150,7 +150,8 @@ def _cidr(key: str, value: str) -> str:
         raise _fail(
             key, f"'{value}' is not a valid CIDR range", "give ranges like 52.140.10.0/24 or 20.43.7.9/32"
         ) from None
-    if any(network.version == doc.version and network.subnet_of(doc) for doc in _DOCUMENTATION_RANGES):  # type: ignore[arg-type]
+    # Both ends inside a placeholder range (an address of the other IP version is never inside).
+    if any(network.network_address in doc and network.broadcast_address in doc for doc in _DOCUMENTATION_RANGES):
         raise _fail(
             key,
             f"'{value}' is a documentation placeholder, not a real address range",

@@ -74,7 +74,9 @@ def run_as_default_service_account(spec: dict) -> None:
 def drop_dependency(kind: str) -> Callable[[str, dict], None]:
     def apply(name: str, kw: dict) -> None:
         opts: pulumi.ResourceOptions = kw["opts"]
-        kept = [d for d in opts.depends_on or [] if kind not in type(d).__name__]  # type: ignore[union-attr]
+        declared = opts.depends_on or []
+        assert isinstance(declared, list), "the program passes depends_on as a list"
+        kept = [d for d in declared if kind not in type(d).__name__]
         kw["opts"] = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions())
         kw["opts"].depends_on = kept
 

@@ -8,16 +8,16 @@ import pytest
 import yaml
 
 from tests.stack.harness import AKS_CLI_CLIENT_ID, AKS_SERVER_ID, TENANT_ID, admin_kubeconfig, exec_kubeconfig
-from workload_id.kubeconfig import decode_kubeconfig, kubelogin_args, non_interactive_kubeconfig
+from workload_id.kubeconfig import KubeloginMode, decode_kubeconfig, kubelogin_args, non_interactive_kubeconfig
 
 
-def converted_user(mode: str) -> dict:
-    text = non_interactive_kubeconfig(exec_kubeconfig("aks", "https://aks:443"), mode)  # type: ignore[arg-type]
+def converted_user(mode: KubeloginMode) -> dict:
+    text = non_interactive_kubeconfig(exec_kubeconfig("aks", "https://aks:443"), mode)
     return yaml.safe_load(text)["users"][0]["user"]["exec"]
 
 
 @pytest.mark.parametrize("mode", ["azurecli", "workloadidentity", "msi", "azd"])
-def test_non_interactive_modes_keep_only_the_server_id(mode: str) -> None:
+def test_non_interactive_modes_keep_only_the_server_id(mode: KubeloginMode) -> None:
     exec_spec = converted_user(mode)
     assert exec_spec["command"] == "kubelogin"
     assert exec_spec["args"] == ["get-token", "--login", mode, "--server-id", AKS_SERVER_ID]
