@@ -37,40 +37,21 @@ gate() { # gate NAME COMMAND...: runs it, says how long it took, returns its sta
   return "$status"
 }
 
-manifest_gates() { # render what each stack declares, validate it, scan it with the Dockerfile
-  rm -rf "$manifests"
-  gate "render Kubernetes manifests" python -m tests.gates.render "$manifests"
-  for stack_dir in "$manifests"/*/; do
-    version=$(cat "$stack_dir/KUBERNETES_VERSION")
-    gate "kubernetes-validate --strict ${stack_dir} (Kubernetes $version)" \
-      kubernetes-validate --strict --quiet --kubernetes-version "$version" "$stack_dir"*.yaml
-  done
-  # One run for both: each checkov start costs seconds.
-  gate "checkov app/Dockerfile and the manifests" "$checkov_venv/bin/checkov" --config-file .checkov.yaml \
-    --framework dockerfile kubernetes -d app -d "$manifests"
-}
-
 gate "ruff check" ruff check .
 gate "ruff format" ruff format --check .
+gate "pyright" pyright
 gate "shellcheck" shellcheck infra/scripts/*.sh scripts/*.sh .ci/run
 gate "hadolint app/Dockerfile" hadolint app/Dockerfile
-
-# pyright and the manifest gates run beside pytest (the tests leave a core idle while they wait
-# on subprocesses and fake servers); their output follows pytest's.
-logs=build/gates
-rm -rf "$logs" && mkdir -p "$logs"
-( (gate "pyright" pyright) >"$logs/pyright.log" 2>&1; echo $? >"$logs/pyright.status") &
-( (manifest_gates) >"$logs/manifests.log" 2>&1; echo $? >"$logs/manifests.status") &
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-# On every core: the program is evaluated a few hundred times under the emulated engine.
-status=0
-gate "pytest" python -m pytest --numprocesses auto "$@" || status=$?
-wait
-for name in pyright manifests; do
-  cat "$logs/$name.log"
-  if [ "$(cat "$logs/$name.status")" != 0 ]; then
-    echo "== FAILED: $name (above)"
-    status=1
-  fi
+rm -rf "$manifests"
+gate "render Kubernetes manifests" python -m tests.gates.render "$manifests"
+for stack_dir in "$manifests"/*/; do
+  version=$(cat "$stack_dir/KUBERNETES_VERSION")
+  gate "kubernetes-validate --strict ${stack_dir} (Kubernetes $version)" \
+    kubernetes-validate --strict --quiet --kubernetes-version "$version" "$stack_dir"*.yaml
 done
-exit "$status"
+# One run for both: each checkov start costs seconds.
+gate "checkov app/Dockerfile and the manifests" "$checkov_venv/bin/checkov" --config-file .checkov.yaml \
+  --framework dockerfile kubernetes -d app -d "$manifests"
+# One gate at a time: the app's tests bound how long a run takes, and a loaded machine would
+# make them flaky. pytest itself uses every core: the program is evaluated a few hundred times.
+gate "pytest" python -m pytest --numprocesses auto "$@"
