@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
-import socket
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -22,61 +18,11 @@ import pytest
 import requests
 
 from app import read_secret as app
-from tests.fakes import DEMO_SECRET_VALUE, DemoWiring, FakeAzure, RunResult, service_account_subject
+from tests.app.in_process import FakeTime, call_main, failure_line
+from tests.fakes import DEMO_SECRET_VALUE, DemoWiring, RunResult, service_account_subject
 from tests.fakes.azure import assert_nothing_leaked
 from tests.fakes.entra import ENTRA_HOST
 from tests.fakes.servers import Response
-
-
-class FakeTime:
-    """A clock that only moves when the program sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def in_process(fake_azure: FakeAzure, monkeypatch: pytest.MonkeyPatch) -> Iterator[DemoWiring]:
-    """The demo wiring for a call of main() in this process: proxy and CA through os.environ, loopback only."""
-    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in fake_azure.network_env().items():
-        monkeypatch.setenv(name, value)
-    real_getaddrinfo = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        assert host in ("127.0.0.1", "localhost"), f"in-process test tried to resolve {host}"
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
-    azure_logger = logging.getLogger("azure")
-    handlers, propagate = list(azure_logger.handlers), azure_logger.propagate
-    # The SDK caches Key Vault challenges per host for the process: a fresh vault name per test.
-    yield fake_azure.demo(vault_name=f"kv-{uuid.uuid4().hex[:12]}")
-    azure_logger.handlers[:], azure_logger.propagate = handlers, propagate
-
-
-def call_main(demo: DemoWiring, fake_time: FakeTime, **overrides: str | None) -> RunResult:
-    env = demo.env(**overrides)  # main() reads only its own settings from it; the SDK uses os.environ
-    out, err = io.StringIO(), io.StringIO()
-    code = app.main(env, sleep=fake_time.sleep, clock=fake_time.clock, rand=lambda: 1.0, stdout=out, stderr=err)
-    result = RunResult(code, out.getvalue(), err.getvalue(), 0.0)
-    assert_nothing_leaked(result, demo.azure.never_printed())  # after the run: includes the tokens it was issued
-    return result
-
-
-def failure_line(result: RunResult) -> str:
-    (line,) = [line for line in result.stderr_lines if line.startswith("read_secret: FAILED")]
-    return line
-
 
 # RETRY_BUDGET_SECONDS=10, delays 1, 2, 4 (cap 4) with rand=1.0: sleeps 1, 2, 4, then the 3 s left; 5 attempts.
 BUDGET_10 = {"RETRY_BUDGET_SECONDS": "10", "RETRY_INITIAL_DELAY_SECONDS": "1", "RETRY_MAX_DELAY_SECONDS": "4"}
