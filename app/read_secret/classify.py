@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import time
@@ -14,8 +15,15 @@ from .failures import (
     ENTRA_OTHER,
     ENTRA_UNREACHABLE,
     FAILURES_BY_AADSTS,
+    FIC_MISMATCH,
+    FIC_MISMATCH_CODE_PREFIX,
+    FIC_MISMATCH_DESCRIPTION,
     FORBIDDEN_BY_INNER,
     FORBIDDEN_OTHER,
+    ISSUER_FETCH_CODES,
+    ISSUER_FETCH_DESCRIPTION,
+    ISSUER_FETCH_FAILED,
+    NOT_A_KEY_VAULT,
     SECRET_NOT_FOUND,
     TOKEN_FILE_GONE,
     UNEXPECTED,
@@ -28,6 +36,8 @@ from .failures import (
 from .redact import clip, error_body, field, network_reason, summary
 
 _AADSTS = re.compile(r"AADSTS(\d+)")
+# Key Vault's firewall names the address it saw: what the fix needs (the message's other lines are not shown).
+_CLIENT_ADDRESS = re.compile(r"Client address: ([0-9A-Fa-f.:]+)")
 # Key Vault statuses meaning "busy or temporarily unavailable, try again later" (Entra: 429 and any 5xx).
 VAULT_BUSY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -92,9 +102,7 @@ def _classify_token_error(cause: BaseException, response: Any) -> Diagnosis:
         detail = clip(description) if description else summary(cause, status, error)
         return Diagnosis(ENTRA_BUSY, _busy_reason(status, error, retry_after), detail, retry_after)
     if code is not None:
-        return Diagnosis(
-            FAILURES_BY_AADSTS.get(code, ENTRA_OTHER), f"AADSTS{code}", clip(description) or f"AADSTS{code}"
-        )
+        return Diagnosis(aadsts_failure(code, description), f"AADSTS{code}", clip(description) or f"AADSTS{code}")
     if isinstance(cause, (ServiceRequestError, ServiceResponseError)):
         return Diagnosis(ENTRA_UNREACHABLE, type(cause).__name__, network_reason(cause))
     if isinstance(cause, OSError):
@@ -103,6 +111,27 @@ def _classify_token_error(cause: BaseException, response: Any) -> Diagnosis:
     if tenant:
         return Diagnosis(WRONG_TENANT, "tenant mismatch", f"the vault's challenge names tenant {tenant[1].rstrip('.')}")
     return Diagnosis(ENTRA_OTHER, type(cause).__name__, summary(cause, status, error))
+
+
+def aadsts_failure(code: int, description: str) -> Failure:
+    """The class of an AADSTS error: by its code, else by the family its code or description belongs to."""
+    text = description.split(":", 1)[1].strip() if description.startswith("AADSTS") else description
+    if code in FAILURES_BY_AADSTS:
+        return FAILURES_BY_AADSTS[code]
+    if str(code).startswith(FIC_MISMATCH_CODE_PREFIX) or text.startswith(FIC_MISMATCH_DESCRIPTION):
+        return FIC_MISMATCH
+    if code in ISSUER_FETCH_CODES or text.startswith(ISSUER_FETCH_DESCRIPTION):
+        return ISSUER_FETCH_FAILED
+    return ENTRA_OTHER
+
+
+def _client_address(message: str) -> str:
+    """ " from client address <ip>" when a firewall 403 names a valid IP address; "" otherwise."""
+    match = _CLIENT_ADDRESS.search(message)
+    try:
+        return f" from client address {ipaddress.ip_address(match[1])}" if match else ""
+    except ValueError:
+        return ""
 
 
 def classify(exc: BaseException) -> Diagnosis:
@@ -117,7 +146,8 @@ def classify(exc: BaseException) -> Diagnosis:
         inner = field(error.get("innererror") if isinstance(error, dict) else None, "code")
         code, message = field(error, "code"), field(error, "message")
         reason = f"HTTP {status} {inner or code}".rstrip()
-        detail = clip(f"{reason}: {message.splitlines()[0]}" if message.strip() else reason)
+        seen_as = reason + _client_address(message)
+        detail = clip(f"{seen_as}: {message.splitlines()[0]}" if message.strip() else seen_as)
         if status in VAULT_BUSY_STATUSES:
             retry_after = retry_after_seconds(exc.response)
             return Diagnosis(VAULT_BUSY, _busy_reason(status, inner or code, retry_after), detail, retry_after)
@@ -131,5 +161,5 @@ def classify(exc: BaseException) -> Diagnosis:
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         return Diagnosis(VAULT_UNREACHABLE, type(exc).__name__, network_reason(exc))
     if isinstance(exc, ValueError) and "challenge" in str(exc).lower():
-        return Diagnosis(VAULT_UNREACHABLE, "ValueError", "ValueError: the authentication challenge is not Key Vault's")
+        return Diagnosis(NOT_A_KEY_VAULT, "ValueError", "ValueError: the authentication challenge is not Key Vault's")
     return Diagnosis(UNEXPECTED, type(exc).__name__, summary(exc))

@@ -36,12 +36,27 @@ class Failure:
     retry_for: float  # NO_RETRY: report at once; RETRY_ALWAYS: retry for the whole budget; else at most that long
     problem: str
     fix: str
+    max_attempts: int = 0  # when > 0: give up after this many failed attempts of this class, budget or not
 
 
 NO_RETRY = 0.0
 RETRY_ALWAYS = math.inf
 # A just-created managed identity can be unknown to the token endpoint for a short while (replication).
 UNKNOWN_CLIENT_RETRY_SECONDS = 60.0
+# Entra's fetch of the cluster issuer's discovery document or keys failing for a moment: the
+# azure-workload-identity troubleshooting guide and its issues report it as occasional. Longer means
+# the issuer is really unreachable or wrong.
+ISSUER_FETCH_RETRY_SECONDS = 180.0
+# A connection reset or timeout is retried a few times (azure-core's default policy retries these
+# too), then reported: a name that does not resolve or a blocked route does not heal by waiting.
+CONNECTION_ATTEMPTS = 3
+# How Entra describes every federated-credential mismatch, whatever its code (70021, 700211-700213,
+# 7002137, 7002138, ...): Microsoft's error reference warns against depending on exact code lists.
+FIC_MISMATCH_DESCRIPTION = "No matching federated identity record found"
+FIC_MISMATCH_CODE_PREFIX = "70021"
+# Entra could not fetch the issuer's OpenID configuration or keys (AADSTS50166, 90061, 501661).
+ISSUER_FETCH_DESCRIPTION = "Request to External OIDC endpoint failed"
+ISSUER_FETCH_CODES = frozenset({50166, 90061, 501661})
 
 _FIC_FIX = (
     "on managed identity {client_id}, the federated identity credential must have issuer = the cluster's OIDC "
@@ -93,6 +108,15 @@ FAILURES_BY_AADSTS: dict[int, Failure] = {
         "make sure the federated credential's issuer is this cluster's OIDC issuer URL and that it serves the "
         "current signing keys (after a key rotation wait for the issuer to publish them)",
     ),
+    7000272: Failure(
+        EXIT_AUTH,
+        "signing key not published",
+        NO_RETRY,
+        "the service account token is signed with a key that the issuer {iss} does not publish in its keys (jwks_uri)",
+        "after a signing key rotation (az aks oidc-issuer rotate-signing-keys), wait until {iss} publishes the new key "
+        "and recreate the pod; check that the federated credential's issuer is this cluster's issuer (az aks show "
+        "--query oidcIssuerProfile.issuerUrl)",
+    ),
     90002: Failure(
         EXIT_AUTH,
         "tenant not found",
@@ -109,12 +133,23 @@ ENTRA_OTHER = Failure(
     "Entra ID refused a token for client id {client_id} in tenant {tenant_id}",
     "read the Entra error below and check the managed identity, its federated credential and AZURE_TENANT_ID",
 )
+FIC_MISMATCH = FAILURES_BY_AADSTS[70021]
+ISSUER_FETCH_FAILED = Failure(
+    EXIT_AUTH,
+    "issuer keys unavailable",
+    ISSUER_FETCH_RETRY_SECONDS,
+    "Entra ID could not fetch the OpenID configuration or keys of the issuer {iss}",
+    "usually brief (retried); if it persists, check that the federated credential's issuer is this cluster's issuer "
+    "(az aks show --query oidcIssuerProfile.issuerUrl) and that {iss}.well-known/openid-configuration answers "
+    "from the internet",
+)
 ENTRA_UNREACHABLE = Failure(
     EXIT_AUTH,
     "Entra ID unreachable",
-    NO_RETRY,
+    RETRY_ALWAYS,
     "the token endpoint at {authority} could not be reached from the pod",
     "allow egress from the cluster to {authority} (443/tcp; network policies, firewall, proxy settings)",
+    max_attempts=CONNECTION_ATTEMPTS,
 )
 ENTRA_BUSY = Failure(
     EXIT_BUSY,
@@ -207,9 +242,17 @@ VAULT_REJECTED_TOKEN = Failure(
 VAULT_UNREACHABLE = Failure(
     EXIT_UNREACHABLE,
     "vault unreachable",
-    NO_RETRY,
+    RETRY_ALWAYS,
     "{vault} could not be reached (the name does not resolve, the connection fails, or it is not a Key Vault)",
     "check VAULT_URL, that the vault exists, DNS/private endpoint resolution and egress to it on 443/tcp",
+    max_attempts=CONNECTION_ATTEMPTS,
+)
+NOT_A_KEY_VAULT = Failure(
+    EXIT_UNREACHABLE,
+    VAULT_UNREACHABLE.label,
+    NO_RETRY,
+    VAULT_UNREACHABLE.problem,
+    VAULT_UNREACHABLE.fix,
 )
 TOKEN_FILE_GONE = Failure(
     EXIT_NOT_WIRED,

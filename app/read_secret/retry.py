@@ -7,6 +7,7 @@ No Azure SDK import here.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
@@ -73,6 +74,7 @@ def retry_within_budget(
     timeouts are cut to the time left (never below MIN_TIMEOUT_SECONDS)."""
     start = clock()
     attempt = 0
+    failed: Counter[Failure] = Counter()  # failed attempts per class, for classes with max_attempts
     while True:
         attempt += 1
         try:
@@ -87,9 +89,13 @@ def retry_within_budget(
             elapsed = clock() - start
             window = min(settings.budget, failure.retry_for)
             remaining = window - elapsed
-            if remaining <= 0:
+            failed[failure] += 1
+            out_of_attempts = 0 < failure.max_attempts <= failed[failure]
+            if remaining <= 0 or out_of_attempts:
                 limit = f"RETRY_BUDGET_SECONDS={settings.budget:g}"
-                if window < settings.budget:
+                if out_of_attempts:
+                    limit = f"{failure.label}: tried at most {failure.max_attempts} times"
+                elif window < settings.budget:
                     limit += f"; {diagnosis.reason} is retried for at most {window:g}s"
                 fail(
                     failure,

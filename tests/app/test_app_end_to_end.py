@@ -247,12 +247,14 @@ def test_disabled_secret_exits_6_at_once(fake_azure: FakeAzure) -> None:
     assert result.retry_lines == []
 
 
-def test_vault_that_does_not_resolve_exits_7_at_once(demo: DemoWiring) -> None:
+def test_vault_that_does_not_resolve_exits_7_after_three_attempts(demo: DemoWiring) -> None:
+    """A connection failure is tried 3 times (a blip heals; a wrong name does not), then reported."""
     result = demo.run(VAULT_URL="https://kv-does-not-exist.vault.azure.net/")
 
     assert result.returncode == 7
     assert "https://kv-does-not-exist.vault.azure.net/ could not be reached" in failure_line(result.stderr)
-    assert result.retry_lines == []
+    assert "gave up after 3 attempt(s)" in failure_line(result.stderr)
+    assert len(result.retry_lines) == 2
     assert [c.routed_to for c in demo.azure.proxy.connects if c.host == "kv-does-not-exist.vault.azure.net"]
     assert demo.azure.entra.token_requests == []
 

@@ -194,6 +194,11 @@ class FakeEntra:
         with self._lock:
             self._scripted.extend([Response.json(status, body, headers)] * count)
 
+    def respond_to_next_token_requests(self, *responses: Response) -> None:
+        """Answer the next token requests with these responses, in order (e.g. tests/fakes/real_responses.py)."""
+        with self._lock:
+            self._scripted.extend(responses)
+
     # -- HTTP ----------------------------------------------------------------------------------------------------
 
     def __call__(self, request: Request) -> Response:

@@ -75,7 +75,7 @@ class FakeVault:
     secrets: dict[str, list[SecretVersion]] = field(default_factory=dict)
     role_assignments: list[RoleAssignment] = field(default_factory=list)
     access_policies: dict[str, set[str]] = field(default_factory=dict)
-    scripted: deque[tuple[int, str, float | None]] = field(default_factory=deque)
+    scripted: deque[tuple[int, str, float | None] | Response] = field(default_factory=deque)
 
     @property
     def host(self) -> str:
@@ -108,6 +108,10 @@ class FakeVault:
         ``ForbiddenByRbac``; throttling: 429 ``Throttled``; an outage: 503 ``ServiceUnavailable``), optionally with a
         Retry-After header. For a 403, ``inner`` is the inner error code ("" for none)."""
         self.scripted.extend([(status, inner, retry_after)] * count)
+
+    def respond_to_next_reads(self, *responses: Response) -> None:
+        """Answer the next authenticated reads with these responses, in order (e.g. tests/fakes/real_responses.py)."""
+        self.scripted.extend(responses)
 
     def may_read(self, principal_id: str, secret_name: str) -> bool:
         if not self.rbac:
@@ -187,6 +191,8 @@ class FakeKeyVault:
         caller = f"appid={appid};oid={principal};iss={claims.get('iss')}"
         with self._lock:
             scripted = vault.scripted.popleft() if vault.scripted else None
+        if isinstance(scripted, Response):
+            return scripted
         if scripted is not None:
             status, inner, retry_after = scripted
             headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}

@@ -10,6 +10,7 @@ import json
 import select
 import socket
 import ssl
+import struct
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -49,6 +50,10 @@ class Response:
         merged = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
         return cls(status, json.dumps(payload).encode("utf-8"), merged)
 
+
+# An answer that is no answer: the server resets the connection after reading the request, as a
+# broken route, a restarted gateway or an idle-timeout reset does.
+RESET_CONNECTION = Response(0)
 
 App = Callable[[Request], Response]
 
@@ -104,6 +109,10 @@ class _AppHandler(BaseHTTPRequestHandler):
         except Exception:  # a bug in a fake: answer 500 and let the fixture fail the test
             server.errors.append(traceback.format_exc())
             response = Response.json(500, {"error": {"code": "FakeServerBug", "message": "see the fixture"}})
+        if response is RESET_CONNECTION:
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
