@@ -47,7 +47,11 @@ fi
 new=false
 up_args=()
 for arg in "$@"; do
-  if [ "$arg" = --new ]; then new=true; else up_args+=("$arg"); fi
+  case $arg in
+    --new) new=true ;;
+    -s | --stack | --stack=*) fail "name the stack as the first argument (./scripts/deploy.sh prod), not with $arg" ;;
+    *) up_args+=("$arg") ;;
+  esac
 done
 if [ ! -f "Pulumi.$stack.yaml" ] && [ "$new" = false ]; then
   known=$(printf '%s\n' Pulumi.*.yaml | sed 's/^Pulumi\.\(.*\)\.yaml$/\1/' | tr '\n' ' ')
@@ -85,7 +89,7 @@ sdk_version=$(sed -n 's/^pulumi==\([0-9.]*\).*/\1/p' requirements.txt)
 cli_version=$(pulumi version)
 cli_version=${cli_version#v}
 at_least "$sdk_version" "$cli_version" ||
-  fail "the Pulumi CLI is $cli_version; this project's SDK is $sdk_version and needs a CLI at least as new: pulumi self-update (or $(hint pulumi))"
+  fail "the Pulumi CLI is $cli_version; this project's SDK is $sdk_version and needs a CLI at least as new: $(hint pulumi) (or your package manager's upgrade)"
 if [ "$builder" = docker ]; then
   docker_version=$(docker version --format '{{.Server.Version}}') ||
     fail "imageBuilder is docker but the Docker daemon does not answer (its error is above): start it, or set imageBuilder: acr"

@@ -92,17 +92,9 @@ def retry_within_budget(
             failed[failure] += 1
             out_of_attempts = 0 < failure.max_attempts <= failed[failure]
             if remaining <= 0 or out_of_attempts:
-                limit = f"RETRY_BUDGET_SECONDS={settings.budget:g}"
-                if out_of_attempts:
-                    limit = f"{failure.label}: tried at most {failure.max_attempts} times"
-                elif window < settings.budget:
-                    limit += f"; {diagnosis.reason} is retried for at most {window:g}s"
-                fail(
-                    failure,
-                    diagnosis.detail,
-                    context,
-                    prefix=f"gave up after {attempt} attempt(s) in {elapsed:.1f}s ({limit}); the error persisted: ",
-                )
+                limit = _limit_reached(failure, diagnosis.reason, window, settings.budget, out_of_attempts)
+                prefix = f"gave up after {attempt} attempt(s) in {elapsed:.1f}s ({limit}); the error persisted: "
+                fail(failure, diagnosis.detail, context, prefix=prefix)
             # At least what the service asked for (Retry-After), never past the end of the budget.
             delay = min(remaining, max(diagnosis.retry_after or 0.0, backoff_delay(attempt, settings, rand)))
             log(
@@ -110,3 +102,11 @@ def retry_within_budget(
                 f"in {delay:.2f}s ({elapsed:.1f}s of the {settings.budget:g}s budget used)"
             )
             sleep(delay)
+
+
+def _limit_reached(failure: Failure, reason: str, window: float, budget: float, out_of_attempts: bool) -> str:
+    """Which limit ended the retries, as the give-up line names it."""
+    if out_of_attempts:
+        return f"{failure.label}: tried at most {failure.max_attempts} times"
+    limit = f"RETRY_BUDGET_SECONDS={budget:g}"
+    return limit + (f"; {reason} is retried for at most {window:g}s" if window < budget else "")

@@ -62,20 +62,7 @@ def read_secret(
     from azure.identity import WorkloadIdentityCredential
     from azure.keyvault.secrets import SecretClient
 
-    vault_name = urlsplit(settings.vault_url).hostname or settings.vault_url
-    context: dict[str, Any] = {
-        "client_id": identity.client_id,
-        "tenant_id": identity.tenant_id,
-        "token_file": identity.token_file,
-        "authority": identity.authority_host,
-        "vault": settings.vault_url,
-        "vault_name": vault_name.split(".")[0],
-        "secret": settings.secret_name,
-        "iss": "?",
-        "sub": "?",
-        "aud": "?",
-        "exp": "?",
-    }
+    context = _context(settings, identity)
     credential = WorkloadIdentityCredential(
         tenant_id=identity.tenant_id,
         client_id=identity.client_id,
@@ -102,3 +89,19 @@ def read_secret(
             rand=rand,
             log=log,
         )
+
+
+def _context(settings: Settings, identity: WorkloadIdentity) -> dict[str, Any]:
+    """What the failure texts name; the token's claims are added when an identity failure needs them."""
+    vault_name = urlsplit(settings.vault_url).hostname or settings.vault_url
+    unknown_claims = dict.fromkeys(("iss", "sub", "aud", "exp"), "?")
+    return {
+        "client_id": identity.client_id,
+        "tenant_id": identity.tenant_id,
+        "token_file": identity.token_file,
+        "authority": identity.authority_host,
+        "vault": settings.vault_url,
+        "vault_name": vault_name.split(".")[0],
+        "secret": settings.secret_name,
+        **unknown_claims,
+    }

@@ -343,6 +343,19 @@ def test_deploy_refuses_a_stack_without_a_stack_file(project: Path, bin_dir: Pat
     assert not calls.exists()
 
 
+@pytest.mark.parametrize("args", [["-s", "prod"], ["--stack", "prod"], ["--yes", "--stack=prod"]])
+def test_deploy_refuses_a_stack_given_as_a_pulumi_option(
+    project: Path, bin_dir: Path, tmp_path: Path, args: list[str]
+) -> None:
+    """Passed on to pulumi up, it would contradict the stack deploy.sh selected and checked."""
+    calls = tmp_path / "calls"
+    deploy_tools(bin_dir, calls)
+    result = run_deploy(bin_dir, args, project)
+    assert result.returncode == 1
+    assert result.stderr.startswith("deploy.sh: name the stack as the first argument (./scripts/deploy.sh prod)")
+    assert not calls.exists()
+
+
 def test_deploy_creates_a_new_stack_when_asked_to(project: Path, bin_dir: Path, tmp_path: Path) -> None:
     calls = tmp_path / "calls"
     deploy_tools(bin_dir, calls)
