@@ -5,6 +5,7 @@
 #   requirements-dev.txt      the test command's .venv, at the versions of the runtime and app locks
 #   requirements-checkov.txt  checkov, in its own .venv-checkov
 #   app/requirements.txt      the demo image (Python 3.13 on Linux)
+#   policy/requirements.txt   the policy pack (the Pulumi CLI installs it in policy/venv)
 # Versions already locked are kept; pass --upgrade (or --upgrade-package NAME) to move them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +30,6 @@ compile requirements-dev.in requirements-dev.txt --python-version 3.11 --constra
 # The program runs on the Python the Pulumi CLI finds: 3.11 or newer, on any OS.
 compile requirements.in requirements.txt --universal --python-version 3.11 --constraint requirements-dev.txt "$@"
 compile requirements-uv.in requirements-uv.txt --universal --python-version 3.11 --constraint requirements-dev.txt "$@"
+compile policy/requirements.in policy/requirements.txt --universal --python-version 3.11 \
+  --constraint requirements-dev.txt "$@"
 compile requirements-checkov.in requirements-checkov.txt --universal --python-version 3.11 "$@"

@@ -25,6 +25,7 @@ LOCKS = {
     ROOT / "requirements-dev.in": ROOT / "requirements-dev.txt",
     ROOT / "requirements-checkov.in": ROOT / "requirements-checkov.txt",
     ROOT / "app" / "requirements.in": ROOT / "app" / "requirements.txt",
+    ROOT / "policy" / "requirements.in": ROOT / "policy" / "requirements.txt",
 }
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)")
 
@@ -73,7 +74,13 @@ def test_each_lock_installs_on_its_own(lock: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "lock", [ROOT / "requirements.txt", ROOT / "requirements-uv.txt", ROOT / "app" / "requirements.txt"]
+    "lock",
+    [
+        ROOT / "requirements.txt",
+        ROOT / "requirements-uv.txt",
+        ROOT / "app" / "requirements.txt",
+        ROOT / "policy" / "requirements.txt",
+    ],
 )
 def test_the_test_environment_runs_the_locked_versions(lock: Path) -> None:
     """The tests import the program's and the app's packages from .venv: at their locked versions."""
