@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from props import value, value_or
+from props import known, path, value, value_or
 from wiring_rules import CLUSTER, POD_TEMPLATE_PATHS, REGISTRY
 
 VAULT = "azure-native:keyvault:Vault"
@@ -68,21 +68,40 @@ def pod_security(resource_type: str, props: Mapping[str, Any], say: Say) -> None
         return
     if value_or(pod, True, "automountServiceAccountToken") is True:
         say("the pod mounts a Kubernetes API token it does not need. Fix: automountServiceAccountToken=false.")
-    pod_non_root = value_or(pod, ABSENT, "securityContext", "runAsNonRoot")
-    for index in range(len(value_or(pod, [], "containers") or [])):
-        container = value(pod, "containers", index) or {}
-        name = value(container, "name") or f"#{index}"
-        context = value_or(container, {}, "securityContext") or {}
-        own = value_or(context, ABSENT, "runAsNonRoot")
-        if (pod_non_root if own is ABSENT else own) in (ABSENT, False):
-            say(f"container {name} may run as root. Fix: securityContext.runAsNonRoot=true.")
-        if value_or(context, False, "readOnlyRootFilesystem") is False:
-            say(f"container {name} can write its root filesystem. Fix: securityContext.readOnlyRootFilesystem=true.")
-        if value_or(context, True, "allowPrivilegeEscalation") is True:
-            say(f"container {name} allows privilege escalation. Fix: securityContext.allowPrivilegeEscalation=false.")
-        drop = value_or(context, [], "capabilities", "drop")
-        if drop is not None and "ALL" not in list(drop):
-            say(f"container {name} keeps Linux capabilities. Fix: securityContext.capabilities.drop=['ALL'].")
+    pod_context = value_or(pod, {}, "securityContext")
+    for field in ("initContainers", "containers"):
+        for index in range(len(value_or(pod, [], field) or [])):
+            container = value(pod, field, index)
+            if container is not None:  # an unknown container is not judged
+                _container_security(container, pod_context, say)
+
+
+def _container_security(container: Mapping[str, Any], pod_context: Mapping[str, Any] | None, say: Say) -> None:
+    name = value(container, "name") or "?"
+    context = value_or(container, {}, "securityContext") or {}
+    if _may_run_as_root(context, pod_context or {}):
+        say(f"container {name} may run as root. Fix: securityContext.runAsNonRoot=true.")
+    if value_or(context, False, "readOnlyRootFilesystem") is False:
+        say(f"container {name} can write its root filesystem. Fix: securityContext.readOnlyRootFilesystem=true.")
+    if value_or(context, True, "allowPrivilegeEscalation") is True:
+        say(f"container {name} allows privilege escalation. Fix: securityContext.allowPrivilegeEscalation=false.")
+    drop = known(lambda: list(path(context, "capabilities", "drop")))
+    if value_or(context, [], "capabilities", "drop") == [] or (drop is not None and "ALL" not in drop):
+        say(f"container {name} keeps Linux capabilities. Fix: securityContext.capabilities.drop=['ALL'].")
+
+
+def _may_run_as_root(context: Mapping[str, Any], pod_context: Mapping[str, Any]) -> bool:
+    """True only when known: runAsNonRoot is not true and no non-zero runAsUser is set (container over pod)."""
+
+    def setting(key: str) -> Any:
+        own = value_or(context, ABSENT, key)
+        return value_or(pod_context, ABSENT, key) if own is ABSENT else own
+
+    non_root = setting("runAsNonRoot")
+    if non_root is None or non_root is True:
+        return False  # unknown (not judged), or non-root
+    user = setting("runAsUser")
+    return user is not None and (user is ABSENT or user == 0)
 
 
 RESOURCE_RULES = (aks_identity_features, registry_access, key_vault_mode, pod_security)

@@ -75,31 +75,44 @@ def pods(resources: Sequence[PolicyResource]) -> Iterator[Pod]:
         label = value_or(template, "", "metadata", "labels", USE_LABEL)
         yield Pod(
             owner=resource,
-            namespace=value_or(resource.props, "default", "metadata", "namespace"),
+            namespace=value(resource.props, "metadata", "namespace"),  # absent: the provider's, not known here
             service_account=value_or(template, "default", "spec", "serviceAccountName"),
             labelled=None if label is None else label == "true",
         )
 
 
-def _identities_by_name(resources: Sequence[PolicyResource]) -> dict[str, PolicyResource]:
-    return {name: r for r in of_type(resources, IDENTITY) if (name := value(r.props, "name"))}
+def identity_of(fic: PolicyResource) -> PolicyResource | None:
+    """The identity a federated credential belongs to. `resourceName` is an input azure-native does not return,
+    so the link is the credential's dependency on the identity whose name it was given."""
+    linked = fic.property_dependencies.get("resourceName") or fic.dependencies
+    identities = [r for r in linked if r.resource_type == IDENTITY]
+    return identities[0] if len(identities) == 1 else None
 
 
-def _subjects_by_identity(resources: Sequence[PolicyResource]) -> dict[str, set[str]]:
-    """identity name -> the subjects its federated credentials trust (known ones)."""
+def _subjects_by_identity(resources: Sequence[PolicyResource]) -> dict[str, set[str]] | None:
+    """identity URN -> the subjects its federated credentials trust; None when a subject or a link is unknown."""
     found: dict[str, set[str]] = {}
     for fic in of_type(resources, FEDERATED_CREDENTIAL):
-        name, subject = value(fic.props, "resourceName"), value(fic.props, "subject")
-        if name and subject:
-            found.setdefault(name, set()).add(subject)
+        identity, subject = identity_of(fic), value(fic.props, "subject")
+        if identity is None or subject is None:
+            return None
+        found.setdefault(identity.urn, set()).add(subject)
     return found
 
 
 def workload_principals(resources: Sequence[PolicyResource]) -> tuple[set[str], bool]:
     """Principal ids of the workload identities (those with a federated credential); False if any is unknown."""
-    federated = set(_subjects_by_identity(resources))
-    ids = [value(r.props, "principalId") for name, r in _identities_by_name(resources).items() if name in federated]
+    trusted = _subjects_by_identity(resources)
+    if trusted is None:
+        return set(), False
+    ids = [value(r.props, "principalId") for r in of_type(resources, IDENTITY) if r.urn in trusted]
     return {i for i in ids if i}, None not in ids
+
+
+def _client_ids(resources: Sequence[PolicyResource]) -> dict[str, str] | None:
+    """client id -> identity URN; None when a client id is unknown."""
+    ids = {value(r.props, "clientId"): r.urn for r in of_type(resources, IDENTITY)}
+    return None if None in ids else ids
 
 
 def kubelet_principals(resources: Sequence[PolicyResource]) -> tuple[set[str], bool]:
@@ -113,9 +126,10 @@ def role_guid(assignment: PolicyResource) -> str | None:
 
 
 def federated_credential_issuer(resources: Sequence[PolicyResource], report: Report) -> None:
-    issuers = [value(c.props, "oidcIssuerProfile", "issuerURL") for c in of_type(resources, CLUSTER)]
-    if not issuers or None in issuers:
-        return  # no cluster here, or an issuer not known yet: nothing to compare with
+    found = [value_or(c.props, "", "oidcIssuerProfile", "issuerURL") for c in of_type(resources, CLUSTER)]
+    issuers = [i for i in found if i]
+    if not issuers or None in found:
+        return  # no cluster with an issuer here, or an issuer not known yet: nothing to compare with
     for fic in of_type(resources, FEDERATED_CREDENTIAL):
         issuer = value(fic.props, "issuer")
         if issuer is not None and issuer not in issuers:
@@ -129,7 +143,7 @@ def federated_credential_issuer(resources: Sequence[PolicyResource], report: Rep
 
 def federated_credential_subject_and_audience(resources: Sequence[PolicyResource], report: Report) -> None:
     accounts = [
-        (value_or(sa.props, "default", "metadata", "namespace"), value(sa.props, "metadata", "name"))
+        (value(sa.props, "metadata", "namespace"), value(sa.props, "metadata", "name"))
         for sa in of_type(resources, SERVICE_ACCOUNT)
     ]
     subjects = {subject_of(ns, name) for ns, name in accounts if ns and name}
@@ -152,20 +166,19 @@ def federated_credential_subject_and_audience(resources: Sequence[PolicyResource
 
 
 def service_account_client_id(resources: Sequence[PolicyResource], report: Report) -> None:
-    identities = {value(r.props, "clientId"): name for name, r in _identities_by_name(resources).items()}
-    if None in identities:
-        return  # a client id not known yet
-    trusted = _subjects_by_identity(resources)
+    identities, trusted = _client_ids(resources), _subjects_by_identity(resources)
+    if identities is None or trusted is None:
+        return  # a client id, a subject or a credential's identity not known yet
     for sa in of_type(resources, SERVICE_ACCOUNT):
         client_id = value(sa.props, "metadata", "annotations", CLIENT_ID_ANNOTATION)
-        name, namespace = value(sa.props, "metadata", "name"), value_or(sa.props, "default", "metadata", "namespace")
+        name, namespace = value(sa.props, "metadata", "name"), value(sa.props, "metadata", "namespace")
         if client_id is None or name is None or namespace is None or client_id not in identities:
             continue  # no annotation, an unknown name, or an identity outside this stack
         if subject_of(namespace, name) not in trusted.get(identities[client_id], set()):
             report(
-                f"{sa.name}: annotated with client id {client_id} (identity {identities[client_id]}), which has no "
-                f"federated credential for {subject_of(namespace, name)}; Entra answers AADSTS70021. Fix: add one "
-                "with this subject, or annotate with the identity that has it.",
+                f"{sa.name}: annotated with client id {client_id}, whose identity has no federated credential for "
+                f"{subject_of(namespace, name)}; Entra answers AADSTS70021. Fix: add one with this subject, or "
+                "annotate with the identity that has it.",
                 sa.urn,
             )
 
@@ -177,7 +190,8 @@ def workload_pods(resources: Sequence[PolicyResource], report: Report) -> None:
         if accounts is None or pod.namespace is None or pod.service_account is None or pod.labelled is None:
             continue
         key = (pod.namespace, pod.service_account)
-        annotated = accounts.get(key, False)  # undeclared: not annotated; None: unknown
+        # Undeclared: the implicit 'default' is never annotated; another may come from elsewhere (Helm, a stack).
+        annotated = accounts.get(key, False if pod.service_account == "default" else None)
         runs_federated = None if federated is None or annotated is None else key in federated
         where = f"{pod.owner.name}: its pods run as {pod.namespace}/{pod.service_account}"
         if pod.labelled and pod.namespace == "kube-system":
@@ -206,7 +220,7 @@ def _service_accounts(resources: Sequence[PolicyResource]) -> dict[tuple[str, st
     """(namespace, name) -> whether it carries a client-id annotation (None: unknown); None if a name is unknown."""
     found: dict[tuple[str, str], bool | None] = {}
     for sa in of_type(resources, SERVICE_ACCOUNT):
-        name, namespace = value(sa.props, "metadata", "name"), value_or(sa.props, "default", "metadata", "namespace")
+        name, namespace = value(sa.props, "metadata", "name"), value(sa.props, "metadata", "namespace")
         if not (name and namespace):
             return None
         annotation = value_or(sa.props, "", "metadata", "annotations", CLIENT_ID_ANNOTATION)
@@ -216,15 +230,13 @@ def _service_accounts(resources: Sequence[PolicyResource]) -> dict[tuple[str, st
 
 def _federated_service_accounts(resources: Sequence[PolicyResource]) -> set[tuple[str, str]] | None:
     """(namespace, name) of the ServiceAccounts annotated with a client id whose identity trusts them; None when
-    a client id, an annotation or a credential's subject is not known yet."""
-    identities = {value(r.props, "clientId"): name for name, r in _identities_by_name(resources).items()}
-    fics = of_type(resources, FEDERATED_CREDENTIAL)
-    if None in identities or any(value(f.props, "subject") is None for f in fics):
+    a client id, an annotation, a subject or a credential's identity is not known yet."""
+    identities, trusted = _client_ids(resources), _subjects_by_identity(resources)
+    if identities is None or trusted is None:
         return None
-    trusted = _subjects_by_identity(resources)
     found: set[tuple[str, str]] = set()
     for sa in of_type(resources, SERVICE_ACCOUNT):
-        name, namespace = value(sa.props, "metadata", "name"), value_or(sa.props, "default", "metadata", "namespace")
+        name, namespace = value(sa.props, "metadata", "name"), value(sa.props, "metadata", "namespace")
         client_id = value_or(sa.props, "", "metadata", "annotations", CLIENT_ID_ANNOTATION)
         if client_id is None:
             return None

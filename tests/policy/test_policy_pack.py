@@ -7,18 +7,34 @@ argument types, with props wrapped by its unknown-checking proxy as `pulumi prev
 from __future__ import annotations
 
 import copy
+import importlib
 import re
 from typing import Any
 
+import pulumi
+import pulumi_azure_native.authorization as authorization
 import pytest
-from pulumi_policy import EnforcementLevel, PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE as UNKNOWN
 from pulumi_policy.proxy import unknown_checking_proxy
 
 import hardening_rules
 from pack import STACK_RULES, policies
 from tests.conftest import Deployed
 from tests.stack.harness import Evaluation, Registered, evaluate
-from tests.stack.test_cut_wires import CUTS
+from tests.stack.test_cut_wires import CUTS, tamper
+from wiring_rules import USE_LABEL
+
+SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 # Which policy names each wire the cut-wire suite cuts; None: a wire of this program's own structure
 # (where its Kubernetes objects live, what its Job waits for) that no policy can read from the stack.
@@ -43,23 +59,40 @@ POLICY_OF_CUT: dict[str, str | None] = {
 }
 
 
+def outputs_as_stored(r: Registered) -> dict[str, Any]:
+    """What the state holds as a resource's outputs, which stack policies read. azure-native returns only the
+    properties its SDK class declares as outputs (not inputs such as resourceName: provider.go Create maps the
+    response body); the emulated engine echoes every input, so the rest is dropped here. Kubernetes returns
+    the object."""
+    if not r.type.startswith("azure-native:"):
+        return dict(r.outputs)
+    _, module, name = r.type.split(":")
+    # From the class's own module: a cut-wire test may have replaced the package's attribute.
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    sdk_class = getattr(importlib.import_module(f"pulumi_azure_native.{module}.{snake}"), name)
+    declared = {getattr(v.fget, "_pulumi_name", None) for v in vars(sdk_class).values() if isinstance(v, property)}
+    return {k: v for k, v in r.outputs.items() if k in declared}
+
+
 def policy_resources(ev: Evaluation) -> list[PolicyResource]:
-    """The stack as a stack policy sees it: outputs (planned ones in a preview), options, dependencies."""
+    """The stack as a stack policy sees it: stored outputs (planned ones in a preview), options, dependencies."""
     found: dict[str, PolicyResource] = {}
     for r in ev.resources:
         opts = PolicyResourceOptions(
             False, r.ignore_changes, r.delete_before_replace, [], PolicyCustomTimeouts(0, 0, 0), [], r.parent
         )
-        found[r.urn] = PolicyResource(
-            r.type, unknown_checking_proxy(dict(r.outputs)), r.urn, r.name, opts, None, None, [], {}
-        )
+        props = unknown_checking_proxy(outputs_as_stored(r))
+        found[r.urn] = PolicyResource(r.type, props, r.urn, r.name, opts, None, None, [], {})
     for r in ev.resources:
         found[r.urn].dependencies = [found[u] for u in r.dependencies if u in found]
+        found[r.urn].property_dependencies = {
+            key: [found[u] for u in urns if u in found] for key, urns in r.property_dependencies.items()
+        }
     return list(found.values())
 
 
-def stack_violations(ev: Evaluation) -> dict[str, list[str]]:
-    resources = policy_resources(ev)
+def stack_violations(ev: Evaluation, *extra: PolicyResource) -> dict[str, list[str]]:
+    resources = [*policy_resources(ev), *extra]
     found: dict[str, list[str]] = {}
     for name, (rule, _) in STACK_RULES.items():
         rule(resources, lambda message, urn=None, name=name: found.setdefault(name, []).append(message))
@@ -113,11 +146,15 @@ def test_every_cut_wire_is_classified() -> None:
     assert {p for p in POLICY_OF_CUT.values() if p} <= set(STACK_RULES)
 
 
-def set_path(props: dict[str, Any], keys: tuple[str, ...], new: Any) -> dict[str, Any]:
+CONTAINER = ("spec", "template", "spec", "containers", 0)
+ROOT_CONTEXT = {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def set_path(props: dict[str, Any], keys: tuple[str | int, ...], new: Any) -> dict[str, Any]:
     edited = copy.deepcopy(props)
-    target = edited
+    target: Any = edited
     for key in keys[:-1]:
-        target = target.setdefault(key, {})
+        target = target[key] if isinstance(key, int) else target.setdefault(key, {})
     target[keys[-1]] = new
     return edited
 
@@ -130,7 +167,14 @@ def set_path(props: dict[str, Any], keys: tuple[str, ...], new: Any) -> dict[str
         ("ManagedCluster", ("disableLocalAccounts",), False, "local accounts are on"),
         ("Registry", ("adminUserEnabled",), True, "admin user is on"),
         ("Vault", ("properties", "enableRbacAuthorization"), False, "uses access policies"),
+        ("ManagedCluster", ("aadProfile", "enableAzureRBAC"), False, "Azure RBAC"),
+        ("Registry", ("anonymousPullEnabled",), True, "anonymous pull is on"),
+        ("Vault", ("properties", "enableSoftDelete"), False, "soft delete is off"),
         ("Job", ("spec", "template", "spec", "automountServiceAccountToken"), True, "mounts a Kubernetes API token"),
+        ("Job", (*CONTAINER, "securityContext"), {**ROOT_CONTEXT, "runAsNonRoot": False, "runAsUser": 0}, "as root"),
+        ("Job", (*CONTAINER, "securityContext", "readOnlyRootFilesystem"), False, "can write its root filesystem"),
+        ("Job", (*CONTAINER, "securityContext", "allowPrivilegeEscalation"), True, "allows privilege escalation"),
+        ("Job", (*CONTAINER, "securityContext", "capabilities", "drop"), [], "keeps Linux capabilities"),
     ],
 )
 def test_each_hardening_rule_fails_on_its_setting(dev: Evaluation, kind: str, keys: tuple, new: Any, said: str) -> None:
@@ -142,10 +186,83 @@ def test_each_hardening_rule_fails_on_its_setting(dev: Evaluation, kind: str, ke
 
 def test_hardening_judges_no_unknown(dev: Evaluation) -> None:
     job = next(r for r in dev.custom_resources() if r.type == "kubernetes:batch/v1:Job")
-    unknown = set_path(
-        job.inputs, ("spec", "template", "spec", "automountServiceAccountToken"), "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    keys = ("spec", "template", "spec", "automountServiceAccountToken")
+    assert resource_violations(job, set_path(job.inputs, keys, True)) != []  # known and wrong: judged
+    assert resource_violations(job, set_path(job.inputs, keys, UNKNOWN)) == []
+    unknown_container = set_path(job.inputs, CONTAINER, UNKNOWN)
+    assert resource_violations(job, unknown_container) == []
+
+
+def edit_role(guid: str) -> Any:
+    def apply(name: str, kw: dict) -> None:
+        if name.endswith("secrets-user"):
+            kw["role_definition_id"] = pulumi.Output.from_input(kw["role_definition_id"]).apply(
+                lambda role: role.rsplit("/", 1)[0] + "/" + guid
+            )
+
+    return apply
+
+
+def test_owner_for_the_workload_identity_fails_no_broad_roles(monkeypatch: pytest.MonkeyPatch) -> None:
+    tamper(monkeypatch, authorization, "RoleAssignment", edit_role("8e3af657-a8ff-443c-a75c-2fe8c4bcb635"))
+    assert "workload-identity-no-broad-roles" in stack_violations(evaluate())
+
+
+def test_a_service_account_its_identity_does_not_trust_fails_its_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    CUTS["subject in another namespace"][0](monkeypatch)
+    assert "workload-identity-service-account" in stack_violations(evaluate())
+
+
+def extra(resource_type: str, name: str, props: dict[str, Any]) -> PolicyResource:
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    urn = f"urn:pulumi:dev::other::{resource_type}::{name}"
+    return PolicyResource(resource_type, unknown_checking_proxy(props), urn, name, opts, None, None, [], {})
+
+
+def test_other_programs_reasonable_choices_raise_no_violation(deployed: Deployed) -> None:
+    dev = deployed("dev")
+    ci_reader = extra(
+        "azure-native:authorization:RoleAssignment",
+        "ci-reads-secrets",
+        {
+            "principalId": "99999999-0000-0000-0000-000000000000",
+            "principalType": "Group",
+            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{SECRETS_USER}",
+            "scope": "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v/secrets/x",
+        },
     )
-    assert resource_violations(job, unknown) == []
+    helm_pod = extra(
+        "kubernetes:apps/v1:Deployment",
+        "helm-app",
+        {
+            "metadata": {"namespace": "apps"},
+            "spec": {"template": {"metadata": {"labels": {USE_LABEL: "true"}}, "spec": {"serviceAccountName": "x"}}},
+        },
+    )
+    namespace_less = extra("kubernetes:core/v1:Pod", "bare", {"metadata": {}, "spec": {"containers": []}})
+    assert stack_violations(dev, ci_reader, helm_pod, namespace_less) == {}
+
+
+def test_the_pack_runs_the_rules_through_the_sdks_own_arguments(dev: Evaluation) -> None:
+    by_name = {p.name: p for p in policies()}
+    said: list[tuple[str, str | None]] = []
+    stack_policy = by_name["workload-identity-issuer"]
+    assert isinstance(stack_policy, StackValidationPolicy)
+    stack_policy.validate(StackValidationArgs(policy_resources(dev)), lambda m, u=None: said.append((m, u)))
+    registry = next(r for r in dev.custom_resources() if r.type.endswith(":Registry"))
+    resource_policy = by_name["hardening-registry-access"]
+    assert isinstance(resource_policy, ResourceValidationPolicy)
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    props = unknown_checking_proxy(set_path(registry.inputs, ("adminUserEnabled",), True))
+    args = ResourceValidationArgs(registry.type, props, registry.urn, registry.name, opts, None)
+    resource_policy.validate(args, lambda m, u=None: said.append((m, u)))
+    assert said == [
+        (
+            "registry: the registry's admin user is on: a shared password that never expires. "
+            "Fix: adminUserEnabled=false.",
+            None,
+        )
+    ]
 
 
 def test_the_pack_declares_mandatory_wiring_and_advisory_hardening() -> None:
