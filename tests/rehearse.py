@@ -1,0 +1,111 @@
+"""Rehearse `pulumi up` with no Azure and no Pulumi CLI: run through ./scripts/rehearse.sh.
+
+Evaluates the program for a stack under the emulated engine, prints the Workload ID chain as it is
+wired, deploys it onto local fakes of Entra ID, Key Vault and the cluster's OIDC issuer, and runs
+the real app with the Job's environment and a token for the Job's ServiceAccount (tests/chain.py,
+the end-to-end tests' own code path). `--cut NAME` cuts one wire first and shows what a real
+deployment would show; the exit code is the app's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import pytest
+import trustme
+from joserfc.jwk import RSAKey
+
+from tests.chain import CLIENT_ID_ANNOTATION, EXPECTED_FAILURE, USE_LABEL, deploy, run_job
+from tests.fakes import FakeAzure
+from tests.stack import constants as t
+from tests.stack.harness import TENANT_ID, Evaluation, evaluate_stack
+from tests.stack.test_cut_wires import CUTS
+from workload_id import roles
+
+# The wires whose cut the running chain shows (the others are ordering, which only the wiring tests see).
+CHAIN_CUTS = list(EXPECTED_FAILURE)
+ROLE_NAMES = {
+    roles.KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
+    roles.ACR_PULL: "AcrPull",
+    roles.AKS_RBAC_WRITER: "Azure Kubernetes Service RBAC Writer",
+}
+
+
+def chain(ev: Evaluation) -> list[str]:
+    """The links as the stack wires them, in the order a token travels."""
+    cluster, fic, identity = ev.one(t.CLUSTER), ev.one(t.FEDERATED_CREDENTIAL), ev.one(t.IDENTITY)
+    sa, job, secret, vault = ev.one(t.SERVICE_ACCOUNT), ev.one(t.JOB), ev.one(t.SECRET), ev.one(t.VAULT)
+    pod = job.inputs["spec"]["template"]
+    lines = [
+        f"cluster OIDC issuer      {cluster.outputs['oidcIssuerProfile']['issuerURL']}",
+        f"federated credential     issuer   {fic.inputs['issuer']}",
+        f"                         subject  {fic.inputs['subject']}",
+        f"                         audience {', '.join(fic.inputs['audiences'])}",
+        f"ServiceAccount           {sa.inputs['metadata']['namespace']}/{sa.inputs['metadata']['name']}, "
+        f"{CLIENT_ID_ANNOTATION}={sa.inputs['metadata'].get('annotations', {}).get(CLIENT_ID_ANNOTATION, '(none)')}",
+        f"Job pod                  {job.inputs['metadata']['namespace']}/{job.inputs['metadata']['name']} as "
+        f"{pod['spec']['serviceAccountName']}, {USE_LABEL}={pod['metadata']['labels'].get(USE_LABEL, '(none)')}",
+        f"identity                 {identity.outputs['name']}, client id {identity.outputs['clientId']}, "
+        f"principal {identity.outputs['principalId']}",
+    ]
+    for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
+        guid = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        lines.append(
+            f"role                     {ROLE_NAMES.get(guid, guid)} -> {assignment.inputs['principalId']} "
+            f"at ...{assignment.inputs['scope'][-60:]}"
+        )
+    lines.append(f"secret                   {secret.inputs['secretName']} in {vault.outputs['properties']['vaultUri']}")
+    return lines
+
+
+def rehearse(stack: str, cut: str | None, out: TextIO) -> int:
+    started = time.monotonic()
+
+    def step(text: str) -> None:
+        print(f"== {text} ({time.monotonic() - started:.1f}s)", file=out, flush=True)
+
+    step(f"evaluating the program for stack {stack}" + (f", wire cut: {cut}" if cut else ""))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        if cut:
+            CUTS[cut][0](monkeypatch)
+        ev = evaluate_stack(stack)
+    step("the chain as wired")
+    for line in chain(ev):
+        print(f"   {line}", file=out)
+    step("starting local Entra ID, Key Vault and the cluster's OIDC issuer")
+    issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+    keys = {name: RSAKey.generate_key(2048, auto_kid=True) for name in ("cluster_key", "entra_key")}
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        FakeAzure(Path(workdir), trustme.CA(), tenant_id=TENANT_ID, oidc_issuer_url=issuer, **keys) as azure,
+    ):
+        step("deploying what the stack declares")
+        deploy(ev, azure)
+        step("running the Job's app in the pod the webhook mutates")
+        result = run_job(ev, azure)
+    for line in [*result.stdout_lines, *result.stderr_lines]:
+        print(f"   {line}", file=out)
+    step(f"the Job's app exited {result.returncode}")
+    return result.returncode
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/rehearse.sh", description="Rehearse pulumi up offline.")
+    parser.add_argument("stack", nargs="?", default="dev", choices=["dev", "prod"], help="stack file (default dev)")
+    parser.add_argument("--list-cuts", action="store_true", help="print the wires --cut can cut, one a line")
+    parser.add_argument("--cut", metavar="NAME", choices=CHAIN_CUTS, help="cut this wire first")
+    args = parser.parse_args(argv)
+    if args.list_cuts:
+        print("\n".join(CHAIN_CUTS), file=out)
+        return 0
+    return rehearse(args.stack, args.cut, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

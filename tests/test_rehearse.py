@@ -1,0 +1,47 @@
+"""scripts/rehearse.sh: the chain printed and run on the fakes, and every cut failing with its real-world error."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+
+import pytest
+
+from tests.chain import EXPECTED_FAILURE
+from tests.rehearse import CHAIN_CUTS, main
+from tests.stack.harness import ROOT
+
+
+def test_the_script_prints_the_chain_and_the_jobs_ok_line() -> None:
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "rehearse.sh")], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("== evaluating the program for stack dev")
+    assert any("subject  system:serviceaccount:workload-identity-demo:keyvault-reader" in line for line in lines)
+    assert any(line.strip().startswith("OK secret=demo-secret ") for line in lines)
+    assert lines[-1].startswith("== the Job's app exited 0")
+
+
+def test_list_cuts_names_each_cut_a_line() -> None:
+    out = io.StringIO()
+    assert main(["--list-cuts"], out) == 0
+    assert out.getvalue().splitlines() == CHAIN_CUTS == list(EXPECTED_FAILURE)
+
+
+@pytest.mark.parametrize("cut", CHAIN_CUTS)
+def test_every_cut_fails_with_its_real_world_error(cut: str) -> None:
+    out = io.StringIO()
+    code = main(["--cut", cut], out)
+    exit_code, symptom = EXPECTED_FAILURE[cut]
+    assert code == exit_code, out.getvalue()
+    assert symptom in out.getvalue()
+    assert f"exited {exit_code}" in out.getvalue().splitlines()[-1]
+
+
+def test_an_unknown_cut_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--cut", "no such wire"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'no such wire'" in capsys.readouterr().err
