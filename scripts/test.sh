@@ -41,6 +41,8 @@ gate "ruff check" ruff check .
 gate "ruff format" ruff format --check .
 gate "pyright" pyright
 gate "shellcheck" shellcheck infra/scripts/*.sh scripts/*.sh .ci/run
+gate "GitHub workflows against GitHub's schema" check-jsonschema --builtin-schema vendor.github-workflows \
+  .github/workflows/*.yml
 gate "hadolint app/Dockerfile" hadolint app/Dockerfile
 rm -rf "$manifests"
 gate "render Kubernetes manifests" python -m tests.gates.render "$manifests"
