@@ -61,5 +61,8 @@ def test_the_preview_runs_the_policy_pack_with_oidc_and_no_stored_azure_secret()
 def test_the_live_run_always_removes_its_leftovers() -> None:
     workflow = load(ROOT / ".github" / "workflows" / "live.yml")
     last = steps(workflow)[-1]
-    assert last == {"if": "always()", "run": ".venv/bin/python -m tests.live.leftovers --delete"}
+    assert last == {
+        "if": "always()",
+        "run": '.venv/bin/python -m tests.live.leftovers --delete --stack "live-$LIVE_RUN_ID"',
+    }
     assert "LIVE_AZURE_TESTS" in workflow["jobs"]["lifecycle"]["env"]

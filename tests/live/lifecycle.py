@@ -11,9 +11,14 @@ import secrets
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 OPT_IN = "LIVE_AZURE_TESTS"
+# Set by CI to name the stack after its run, so that its cleanup removes that run's resources only.
+RUN_ID = "LIVE_RUN_ID"
 PROJECT = "aks-workload-identity-keyvault"
 STACK_PREFIX = "live-"
 REQUIRED_TOOLS = ("pulumi", "az", "kubectl", "kubelogin")
@@ -40,7 +45,15 @@ def skip_reason(
 
 def stack_name(token: str | None = None) -> str:
     """A unique, recognisable stack name: live-<8 lowercase letters/digits>."""
-    return STACK_PREFIX + (token or _token(8))
+    return STACK_PREFIX + re.sub(r"[^a-z0-9]", "", (token or _token(8)).lower())
+
+
+def stack_file_from(source: Path) -> str:
+    """A stack file with the source stack's plain settings only: its encryptionsalt and secrets belong to
+    another passphrase (the first deploy of a stack writes them there)."""
+    config = yaml.safe_load(source.read_text()).get("config") or {}
+    plain = {key: value for key, value in config.items() if not (isinstance(value, dict) and "secure" in value)}
+    return yaml.safe_dump({"config": plain}, sort_keys=False)
 
 
 def name_prefix(token: str | None = None) -> str:
@@ -72,6 +85,14 @@ def parse_ok_line(log: str) -> OkLine | None:
 class Leftovers:
     resource_groups: list[str]
     deleted_vaults: list[tuple[str, str, bool]]  # (name, location, purge protection)
+    stacks: dict[str, str]  # resource name -> its stack tag
+
+    def of_stack(self, stack: str) -> Leftovers:
+        def keep(name: str) -> bool:
+            return self.stacks.get(name) == stack
+
+        kept = [v for v in self.deleted_vaults if keep(v[0])]
+        return Leftovers([g for g in self.resource_groups if keep(g)], kept, self.stacks)
 
 
 def find_leftovers(groups: Sequence[Mapping[str, Any]], deleted_vaults: Sequence[Mapping[str, Any]]) -> Leftovers:
@@ -82,9 +103,12 @@ def find_leftovers(groups: Sequence[Mapping[str, Any]], deleted_vaults: Sequence
         tags = tags or {}
         return tags.get("project") == PROJECT and str(tags.get("stack", "")).startswith(STACK_PREFIX)
 
+    mine_groups = [g for g in groups if ours(g.get("tags"))]
+    mine_vaults = [v for v in deleted_vaults if ours(v.get("properties", {}).get("tags"))]
+    stacks = {g["name"]: g["tags"]["stack"] for g in mine_groups}
+    stacks |= {v["name"]: v["properties"]["tags"]["stack"] for v in mine_vaults}
     vaults = [
         (v["name"], v["properties"]["location"], bool(v["properties"].get("purgeProtectionEnabled")))
-        for v in deleted_vaults
-        if ours(v.get("properties", {}).get("tags"))
+        for v in mine_vaults
     ]
-    return Leftovers(sorted(g["name"] for g in groups if ours(g.get("tags"))), sorted(vaults))
+    return Leftovers(sorted(g["name"] for g in mine_groups), sorted(vaults), stacks)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.live.lifecycle import (
     PROJECT,
@@ -14,6 +16,7 @@ from tests.live.lifecycle import (
     name_prefix,
     parse_ok_line,
     skip_reason,
+    stack_file_from,
     stack_name,
 )
 from workload_id.config import MAX_NAME_PREFIX_LENGTH
@@ -43,6 +46,24 @@ def test_the_live_test_says_why_it_is_skipped(
 def test_the_live_test_runs_when_asked_and_equipped() -> None:
     assert skip_reason({"LIVE_AZURE_TESTS": "1"}, present, lambda: True) is None
     assert set(REQUIRED_TOOLS) == {"pulumi", "az", "kubectl", "kubelogin"}
+
+
+def test_a_ci_run_names_its_stack_after_itself() -> None:
+    assert stack_name("gh1234567890") == "live-gh1234567890"
+    assert stack_name("GH_12.34") == "live-gh1234"
+
+
+def test_the_stack_file_keeps_devs_plain_settings_and_drops_another_passphrases(tmp_path: Path) -> None:
+    dev = tmp_path / "Pulumi.dev.yaml"
+    dev.write_text(
+        "encryptionsalt: v1:abc:v1:def:ghi\n"
+        "config:\n"
+        f"  {PROJECT}:location: japaneast\n"
+        f"  {PROJECT}:secretValue:\n"
+        "    secure: v1:xyz\n"
+    )
+    written = yaml.safe_load(stack_file_from(dev))
+    assert written == {"config": {f"{PROJECT}:location": "japaneast"}}
 
 
 def test_names_are_unique_recognisable_and_valid() -> None:
@@ -81,3 +102,9 @@ def test_only_live_runs_leftovers_are_found() -> None:
     found = find_leftovers(groups, vaults)
     assert found.resource_groups == ["rg-lx-live-ab12cd34"]
     assert found.deleted_vaults == [("kv-lx-live-1", "japaneast", False), ("kv-p-live-2", "japaneast", True)]
+    other_run = {"project": PROJECT, "stack": "live-gh99"}
+    groups.append({"name": "rg-ly-live-gh99", "tags": other_run})
+    vaults.append({"name": "kv-ly-live-4", "properties": {"location": "japaneast", "tags": other_run}})
+    only_mine = find_leftovers(groups, vaults).of_stack("live-gh99")
+    assert only_mine.resource_groups == ["rg-ly-live-gh99"]
+    assert only_mine.deleted_vaults == [("kv-ly-live-4", "japaneast", False)]

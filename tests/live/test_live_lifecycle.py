@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
-from tests.live.lifecycle import PROJECT, name_prefix, parse_ok_line, skip_reason, stack_name
+from tests.live.lifecycle import PROJECT, RUN_ID, name_prefix, parse_ok_line, skip_reason, stack_file_from, stack_name
 from tests.test_install import clean_checkout
 
 
@@ -41,8 +41,8 @@ def live_stack(tmp_path: Path) -> Iterator[auto.Stack]:
     project = clean_checkout(tmp_path / "project")
     state = tmp_path / "state"
     state.mkdir()
-    name = stack_name()
-    shutil.copy(project / "Pulumi.dev.yaml", project / f"Pulumi.{name}.yaml")
+    name = stack_name(os.environ.get(RUN_ID))
+    (project / f"Pulumi.{name}.yaml").write_text(stack_file_from(project / "Pulumi.dev.yaml"))
     # PULUMI_BACKEND_URL overrides Pulumi.yaml's backend (pulumi/pulumi pkg/workspace/creds.go).
     env = {"PULUMI_BACKEND_URL": f"file://{state}", "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24)}
     options = auto.LocalWorkspaceOptions(env_vars=env, work_dir=str(project))
@@ -51,7 +51,12 @@ def live_stack(tmp_path: Path) -> Iterator[auto.Stack]:
     try:
         yield stack
     finally:  # also on failure, timeout and Ctrl-C; a second destroy after the test's own changes nothing
-        stack.destroy(on_output=print)
+        try:
+            stack.destroy(on_output=print)
+        except auto.CommandError:
+            # An interrupted operation can leave the file backend's lock behind: drop it and try once more.
+            shutil.rmtree(state / ".pulumi" / "locks", ignore_errors=True)
+            stack.destroy(on_output=print)  # if this fails too: python -m tests.live.leftovers --delete
         stack.workspace.remove_stack(name)
 
 
