@@ -274,3 +274,14 @@ def test_the_pack_declares_mandatory_wiring_and_advisory_hardening() -> None:
     assert {n for n, level in levels.items() if level == EnforcementLevel.ADVISORY} == {
         n for n in names if n.startswith("hardening-")
     }
+
+
+def test_the_pack_and_the_program_agree_on_the_audience_and_the_role_ids() -> None:
+    """The pack stands alone (it runs beside any program), so it keeps its own copies: they must match."""
+    import wiring_rules
+    from workload_id import roles, workload
+
+    assert wiring_rules.AUDIENCE == workload.TOKEN_EXCHANGE_AUDIENCE
+    assert wiring_rules.KEY_VAULT_DATA_ROLES[roles.KEY_VAULT_SECRETS_USER] == "Key Vault Secrets User"
+    assert wiring_rules.ACR_PULL == roles.ACR_PULL
+    assert wiring_rules.USE_LABEL == workload.WORKLOAD_IDENTITY_USE_LABEL
