@@ -28,11 +28,13 @@ from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE as UNKNOWN
 from pulumi_policy.proxy import unknown_checking_proxy
 
 import hardening_rules
+import wiring_rules
 from pack import STACK_RULES, policies
 from tests.conftest import Deployed
 from tests.stack.harness import Evaluation, Registered, evaluate
 from tests.stack.test_cut_wires import CUTS, tamper
 from wiring_rules import USE_LABEL
+from workload_id import roles, workload
 
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
@@ -278,9 +280,6 @@ def test_the_pack_declares_mandatory_wiring_and_advisory_hardening() -> None:
 
 def test_the_pack_and_the_program_agree_on_the_audience_and_the_role_ids() -> None:
     """The pack stands alone (it runs beside any program), so it keeps its own copies: they must match."""
-    import wiring_rules
-    from workload_id import roles, workload
-
     assert wiring_rules.AUDIENCE == workload.TOKEN_EXCHANGE_AUDIENCE
     assert wiring_rules.KEY_VAULT_DATA_ROLES[roles.KEY_VAULT_SECRETS_USER] == "Key Vault Secrets User"
     assert wiring_rules.ACR_PULL == roles.ACR_PULL
