@@ -63,7 +63,7 @@ def pod_security(resource_type: str, props: Mapping[str, Any], say: Say) -> None
     where = POD_TEMPLATE_PATHS.get(resource_type)
     if where is None:
         return
-    pod = value_or(props, {}, *where, "spec") if where else value_or(props, {}, "spec")
+    pod = value_or(props, {}, *where, "spec")
     if not pod:
         return
     if value_or(pod, True, "automountServiceAccountToken") is True:

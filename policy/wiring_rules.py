@@ -69,7 +69,7 @@ def pods(resources: Sequence[PolicyResource]) -> Iterator[Pod]:
         where = POD_TEMPLATE_PATHS.get(resource.resource_type)
         if where is None:
             continue
-        template = value_or(resource.props, {}, *where) if where else resource.props
+        template = value_or(resource.props, {}, *where)  # a Pod: where == (), the props themselves
         if template is None:
             continue
         label = value_or(template, "", "metadata", "labels", USE_LABEL)

@@ -6,7 +6,7 @@ The texts are format strings over the run's context (client_id, vault_name, iss,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .webhook import LABEL_FIX
 
@@ -247,13 +247,8 @@ VAULT_UNREACHABLE = Failure(
     "check VAULT_URL, that the vault exists, DNS/private endpoint resolution and egress to it on 443/tcp",
     max_attempts=CONNECTION_ATTEMPTS,
 )
-NOT_A_KEY_VAULT = Failure(
-    EXIT_UNREACHABLE,
-    VAULT_UNREACHABLE.label,
-    NO_RETRY,
-    VAULT_UNREACHABLE.problem,
-    VAULT_UNREACHABLE.fix,
-)
+# The host answered, but not as a Key Vault: no retry heals that.
+NOT_A_KEY_VAULT = replace(VAULT_UNREACHABLE, retry_for=NO_RETRY, max_attempts=0)
 TOKEN_FILE_GONE = Failure(
     EXIT_NOT_WIRED,
     "workload identity not wired",

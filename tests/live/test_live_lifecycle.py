@@ -16,10 +16,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pulumi import automation as auto
 
+from tests.live.leftovers import az
 from tests.live.lifecycle import PROJECT, RUN_ID, name_prefix, parse_ok_line, skip_reason, stack_file_from, stack_name
 from tests.test_install import clean_checkout
 
@@ -60,11 +62,10 @@ def live_stack(tmp_path: Path) -> Iterator[auto.Stack]:
         stack.workspace.remove_stack(name)
 
 
-def job_log(stack: auto.Stack, tmp_path: Path) -> str:
+def job_log(outputs: dict[str, Any], tmp_path: Path) -> str:
     """The Job's log through the Kubernetes API, with the stack's own (kubelogin) kubeconfig; never printed."""
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(stack.outputs()["kubeconfig"].value)
-    outputs = {key: value.value for key, value in stack.outputs().items()}
+    kubeconfig.write_text(outputs["kubeconfig"])
     where = ["--namespace", outputs["jobNamespace"], f"job/{outputs['jobName']}"]
     return subprocess.run(
         ["kubectl", "--kubeconfig", str(kubeconfig), "logs", *where],
@@ -75,9 +76,7 @@ def job_log(stack: auto.Stack, tmp_path: Path) -> str:
 
 
 def az_json(*args: str) -> object:
-    return json.loads(
-        subprocess.run(["az", *args, "--output", "json"], capture_output=True, text=True, check=True).stdout
-    )
+    return json.loads(az(*args))
 
 
 def test_up_preview_change_and_destroy_on_azure(live_stack: auto.Stack, tmp_path: Path) -> None:
@@ -85,7 +84,7 @@ def test_up_preview_change_and_destroy_on_azure(live_stack: auto.Stack, tmp_path
     assert up.summary.result == "succeeded"
     outputs = {key: value.value for key, value in up.outputs.items()}
 
-    ok = parse_ok_line(job_log(live_stack, tmp_path))
+    ok = parse_ok_line(job_log(outputs, tmp_path))
     assert ok is not None, "the Job's log has no OK line"
     assert ok.secret == outputs["secretName"]
     assert ok.client_id == outputs["workloadIdentityClientId"]

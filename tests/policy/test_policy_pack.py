@@ -31,12 +31,11 @@ import hardening_rules
 import wiring_rules
 from pack import STACK_RULES, policies
 from tests.conftest import Deployed
+from tests.stack import constants as t
 from tests.stack.harness import Evaluation, Registered, evaluate
 from tests.stack.test_cut_wires import CUTS, tamper
 from wiring_rules import USE_LABEL
 from workload_id import roles, workload
-
-SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 # Which policy names each wire the cut-wire suite cuts; None: a wire of this program's own structure
 # (where its Kubernetes objects live, what its Job waits for) that no policy can read from the stack.
@@ -113,7 +112,8 @@ def resource_violations(resource: Registered, inputs: dict[str, Any] | None = No
 def test_the_stack_passes_every_policy(deployed: Deployed, stack: str) -> None:
     ev = deployed(stack)
     assert stack_violations(ev) == {}
-    assert {r.name: resource_violations(r) for r in ev.custom_resources() if resource_violations(r)} == {}
+    said = {r.name: resource_violations(r) for r in ev.custom_resources()}
+    assert {name: messages for name, messages in said.items() if messages} == {}
 
 
 def test_a_first_preview_with_its_unknowns_raises_no_false_violation() -> None:
@@ -129,10 +129,12 @@ CHAIN_CUTS = [cut for cut in CUTS if POLICY_OF_CUT.get(cut)]
 def test_each_cut_wire_fails_the_policy_that_names_it(monkeypatch: pytest.MonkeyPatch, cut: str) -> None:
     expected = POLICY_OF_CUT[cut]
     CUTS[cut][0](monkeypatch)
-    violations = stack_violations(evaluate())
+    ev = evaluate()
+    violations = stack_violations(ev)
     assert expected in violations, violations
+    names = {r.name for r in ev.resources}
     for message in violations[expected]:  # the resource, the error it prevents, the fix
-        assert message.split(":", 1)[0] in {r.name for r in evaluate().resources}, message
+        assert message.split(":", 1)[0] in names, message
         assert re.search(r"AADSTS\d+|\b40[13]\b|exit \d|least privilege", message), message
         assert "Fix: " in message, message
 
@@ -206,7 +208,7 @@ def edit_role(guid: str) -> Any:
 
 
 def test_owner_for_the_workload_identity_fails_no_broad_roles(monkeypatch: pytest.MonkeyPatch) -> None:
-    tamper(monkeypatch, authorization, "RoleAssignment", edit_role("8e3af657-a8ff-443c-a75c-2fe8c4bcb635"))
+    tamper(monkeypatch, authorization, "RoleAssignment", edit_role(t.OWNER))
     assert "workload-identity-no-broad-roles" in stack_violations(evaluate())
 
 
@@ -229,7 +231,7 @@ def test_other_programs_reasonable_choices_raise_no_violation(deployed: Deployed
         {
             "principalId": "99999999-0000-0000-0000-000000000000",
             "principalType": "Group",
-            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{SECRETS_USER}",
+            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{t.KEY_VAULT_SECRETS_USER}",
             "scope": "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v/secrets/x",
         },
     )

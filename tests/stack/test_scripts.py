@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.stack.harness import ROOT
+from tests.test_locks import pins
 
 SCRIPTS = ROOT / "infra" / "scripts"
 DIGEST = "sha256:" + "ab" * 32
@@ -286,11 +287,15 @@ def run_deploy(bin_dir: Path, args: list[str], project: Path) -> subprocess.Comp
     )
 
 
-LOCKED_SDK = next(
-    line.split("==")[1].split()[0]
-    for line in (ROOT / "requirements.txt").read_text().splitlines()
-    if line.startswith("pulumi==")
-)
+LOCKED_SDK = pins(ROOT / "requirements.txt")["pulumi"]
+
+
+@pytest.fixture
+def calls(bin_dir: Path, tmp_path: Path) -> Path:
+    """Where the working fakes of every prerequisite record their calls (absent: none was called)."""
+    path = tmp_path / "calls"
+    deploy_tools(bin_dir, path)
+    return path
 
 
 def deploy_tools(bin_dir: Path, calls: Path, *, python: str = "3.11", pulumi: str = LOCKED_SDK) -> None:
@@ -306,10 +311,8 @@ def deploy_tools(bin_dir: Path, calls: Path, *, python: str = "3.11", pulumi: st
     [([], "dev", []), (["--yes"], "dev", ["--yes"]), (["prod", "--diff"], "prod", ["--diff"])],
 )
 def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
-    project: Path, bin_dir: Path, tmp_path: Path, args: list[str], stack: str, up_args: list[str]
+    project: Path, calls: Path, bin_dir: Path, args: list[str], stack: str, up_args: list[str]
 ) -> None:
-    calls = tmp_path / "calls"
-    deploy_tools(bin_dir, calls)
     result = run_deploy(bin_dir, args, project)
     assert result.returncode == 0, result.stderr
     assert [c for c in calls.read_text().splitlines() if c.startswith("pulumi")] == [
@@ -321,19 +324,15 @@ def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
 
 @pytest.mark.parametrize("args", [["--help"], ["-h"], ["prod", "--help"], ["--yes", "-h"]])
 def test_deploy_help_prints_usage_and_touches_nothing(
-    project: Path, bin_dir: Path, tmp_path: Path, args: list[str]
+    project: Path, calls: Path, bin_dir: Path, args: list[str]
 ) -> None:
-    calls = tmp_path / "calls"
-    deploy_tools(bin_dir, calls)
     result = run_deploy(bin_dir, args, project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: ./scripts/deploy.sh [STACK] [--new]")
     assert not calls.exists()
 
 
-def test_deploy_refuses_a_stack_without_a_stack_file(project: Path, bin_dir: Path, tmp_path: Path) -> None:
-    calls = tmp_path / "calls"
-    deploy_tools(bin_dir, calls)
+def test_deploy_refuses_a_stack_without_a_stack_file(project: Path, calls: Path, bin_dir: Path) -> None:
     result = run_deploy(bin_dir, ["prdo", "--yes"], project)
     assert result.returncode == 1
     assert result.stderr == (
@@ -345,20 +344,16 @@ def test_deploy_refuses_a_stack_without_a_stack_file(project: Path, bin_dir: Pat
 
 @pytest.mark.parametrize("args", [["-s", "prod"], ["--stack", "prod"], ["--yes", "--stack=prod"]])
 def test_deploy_refuses_a_stack_given_as_a_pulumi_option(
-    project: Path, bin_dir: Path, tmp_path: Path, args: list[str]
+    project: Path, calls: Path, bin_dir: Path, args: list[str]
 ) -> None:
     """Passed on to pulumi up, it would contradict the stack deploy.sh selected and checked."""
-    calls = tmp_path / "calls"
-    deploy_tools(bin_dir, calls)
     result = run_deploy(bin_dir, args, project)
     assert result.returncode == 1
     assert result.stderr.startswith("deploy.sh: name the stack as the first argument (./scripts/deploy.sh prod)")
     assert not calls.exists()
 
 
-def test_deploy_creates_a_new_stack_when_asked_to(project: Path, bin_dir: Path, tmp_path: Path) -> None:
-    calls = tmp_path / "calls"
-    deploy_tools(bin_dir, calls)
+def test_deploy_creates_a_new_stack_when_asked_to(project: Path, calls: Path, bin_dir: Path) -> None:
     result = run_deploy(bin_dir, ["staging", "--new", "--yes"], project)
     assert result.returncode == 0, result.stderr
     assert calls.read_text().splitlines()[-2:] == [
@@ -398,9 +393,7 @@ def test_deploy_refuses_too_old_a_python_or_pulumi_cli(
     assert not calls.exists()
 
 
-def test_deploy_checks_docker_only_for_the_docker_builder(project: Path, bin_dir: Path, tmp_path: Path) -> None:
-    calls = tmp_path / "calls"
-    deploy_tools(bin_dir, calls)
+def test_deploy_checks_docker_only_for_the_docker_builder(project: Path, calls: Path, bin_dir: Path) -> None:
     (bin_dir / "docker").unlink()
     assert run_deploy(bin_dir, ["prod", "--new"], project).returncode == 0  # acr: no Docker needed
     (project / "Pulumi.dockertest.yaml").write_text("config:\n  aks-workload-identity-keyvault:imageBuilder: docker\n")
@@ -411,9 +404,7 @@ def test_deploy_checks_docker_only_for_the_docker_builder(project: Path, bin_dir
     assert "Docker Engine is 20.10.7; the docker-build provider needs 23.0 or newer" in old.stderr
 
 
-def test_deploy_shows_the_azure_cli_error(project: Path, bin_dir: Path, tmp_path: Path) -> None:
-    calls = tmp_path / "calls"
-    deploy_tools(bin_dir, calls)
+def test_deploy_shows_the_azure_cli_error(project: Path, calls: Path, bin_dir: Path) -> None:
     fake(bin_dir, "az", "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1")
     result = run_deploy(bin_dir, [], project)
     assert result.returncode == 1
