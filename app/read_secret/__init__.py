@@ -9,8 +9,8 @@ Neither the secret value nor a token is ever printed, and neither is SDK excepti
 body): only types, HTTP statuses and parsed error fields.
 
 Modules: settings (the app's variables), webhook (what the webhook injects), failures (exit codes and the catalogue),
-redact (what may be printed), classify (exception -> failure), retry (the budgeted loop), vault (the SDK calls), cli
-(the entry point).
+redact (what may be printed), classify (exception -> failure), retry (the budgeted loop), vault (the SDK calls),
+mounted (file mode: the check of a file the Secrets Store CSI driver mounted, SECRET_FILE), cli (the entry point).
 """
 
 from .classify import retry_after_seconds

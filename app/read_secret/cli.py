@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from .failures import EXIT_CONFIG, EXIT_FINGERPRINT, EXIT_NOT_WIRED, EXIT_OK, EXIT_UNEXPECTED
+from .mounted import check_mounted_secret, parse_file_settings
 from .redact import summary
 from .retry import Failed
-from .settings import ConfigError, Settings, parse_settings
+from .settings import ConfigError, Settings, parse_settings, setting
 from .vault import read_secret
 from .webhook import NotWiredError, load_workload_identity
 
@@ -43,6 +44,8 @@ def main(
     def say(stream: TextIO, line: str) -> None:
         print(f"{PROG}: {line}" if stream is err else line, file=stream, flush=True)
 
+    if setting(env, "SECRET_FILE"):
+        return _main_file_mode(env, say=lambda line, ok: say(out if ok else err, line))
     try:
         settings = parse_settings(env)
     except ConfigError as exc:
@@ -70,6 +73,25 @@ def main(
     except Exception as exc:  # neither a traceback nor the message: either could quote response data
         say(err, f"FAILED (exit {EXIT_UNEXPECTED}, unexpected error): {summary(exc)}")
         return EXIT_UNEXPECTED
+
+
+def _main_file_mode(env: Mapping[str, str], *, say: Callable[[str, bool], None]) -> int:
+    """SECRET_FILE set: check the file the Secrets Store CSI driver mounted instead of calling Key Vault."""
+    try:
+        if setting(env, "VAULT_URL"):
+            raise ConfigError(
+                "SECRET_FILE and VAULT_URL are both set (set SECRET_FILE for file mode, VAULT_URL for SDK mode)"
+            )
+        settings = parse_file_settings(env)
+    except ConfigError as exc:
+        say(f"FAILED (exit {EXIT_CONFIG}, configuration): {exc}", False)
+        return EXIT_CONFIG
+    return check_mounted_secret(settings, read=_read_bytes, say=say)
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
 
 
 def _report(settings: Settings, client_id: str, value: str, version: str, *, say: Callable[[str, bool], None]) -> int:
