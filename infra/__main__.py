@@ -13,13 +13,14 @@ from pulumi_azure_native import authorization, resources
 from workload_id import naming
 from workload_id.cluster import AksCluster
 from workload_id.config import load_config
+from workload_id.csi import SecretProviderClass
 from workload_id.identity import WorkloadIdentity
 from workload_id.image import AppImage
 from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
 from workload_id.registry import ContainerRegistry
 from workload_id.secret_store import SecretStore
-from workload_id.workload import DemoWorkload
+from workload_id.workload import PART_OF, DemoWorkload, SecretRead
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -83,6 +84,23 @@ namespace = AppNamespace(
     namespace=config.namespace,
     deployer_object_id=client.object_id,
     subscription_id=client.subscription_id,
+    custom_resources=config.reads_with_csi,
+)
+secret_provider_class = (
+    SecretProviderClass(
+        "secret-provider-class",
+        namespace=config.namespace,
+        client_id=identity.client_id,
+        tenant_id=client.tenant_id,
+        vault_name=store.vault_name,
+        secret_name=store.secret_name,
+        kubeconfig=cluster.kubeconfig,
+        # The cluster's create or update enables the add-on.
+        wait_after=[cluster.cluster],
+        provider=namespace.provider,
+    )
+    if config.reads_with_csi
+    else None
 )
 demo = DemoWorkload(
     "demo",
@@ -91,13 +109,17 @@ demo = DemoWorkload(
     identity=identity,
     resource_group_name=group.name,
     oidc_issuer_url=cluster.oidc_issuer_url,
-    image=image.ref,
-    vault_uri=store.vault_uri,
-    secret_name=store.secret_name,
-    secret_fingerprint=store.value_fingerprint,
-    retry_budget_seconds=config.app_retry_budget_seconds,
+    read=SecretRead(
+        image=image.ref,
+        vault_uri=store.vault_uri,
+        secret_name=store.secret_name,
+        secret_fingerprint=store.value_fingerprint,
+        retry_budget_seconds=config.app_retry_budget_seconds,
+    ),
     job_prerequisites=[identity.secrets_user, cluster.kubelet_acr_pull, store.secret, image.build],
     provider=namespace.provider,
+    sdk=config.reads_with_sdk,
+    csi=secret_provider_class,
 )
 
 pulumi.export("resourceGroupName", group.name)
@@ -109,8 +131,8 @@ pulumi.export("keyVaultUri", store.vault_uri)
 pulumi.export("secretName", store.secret_name)
 pulumi.export("registryName", registry.name)
 pulumi.export("image", image.ref)
-pulumi.export("jobNamespace", demo.job_namespace)
-pulumi.export("jobName", demo.job_name)
+pulumi.export("jobNamespace", config.namespace)
+pulumi.export("jobNames", demo.job_names)
 pulumi.export(
     "getCredentialsCommand",
     pulumi.Output.format(
@@ -123,6 +145,7 @@ pulumi.export(
 )
 pulumi.export(
     "jobLogsCommand",
-    pulumi.Output.format("kubectl logs --namespace {0} job/{1}", demo.job_namespace, demo.job_name),
+    # Both Jobs' pods, each line prefixed with its pod.
+    f"kubectl logs --namespace {config.namespace} --selector app.kubernetes.io/part-of={PART_OF} --prefix",
 )
 pulumi.export("kubeconfig", cluster.kubeconfig)

@@ -6,8 +6,9 @@ callback. A value that is unknown in this preview is not judged; a known wrong o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pulumi_policy import PolicyResource
 
@@ -35,6 +36,7 @@ POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
 AUDIENCE = "api://AzureADTokenExchange"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 USE_LABEL = "azure.workload.identity/use"
+CSI_SECRETS_DRIVER = "secrets-store.csi.k8s.io"
 # Built-in role definition GUIDs (the same in every tenant).
 KEY_VAULT_DATA_ROLES = {
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
@@ -62,6 +64,16 @@ class Pod:
     namespace: str | None  # None: unknown
     service_account: str | None
     labelled: bool | None
+    # Mounts a Secrets Store CSI volume: the kubelet hands the driver the pod's token, no webhook needed.
+    mounts_csi_secrets: bool | None
+
+
+def _mounts_csi_secrets(template: Mapping[str, Any]) -> bool | None:
+    volumes = value_or(template, [], "spec", "volumes")
+    if not isinstance(volumes, Sequence):  # None: unknown
+        return None
+    drivers = [value_or(v, "", "csi", "driver") for v in volumes]
+    return None if None in drivers else CSI_SECRETS_DRIVER in drivers
 
 
 def pods(resources: Sequence[PolicyResource]) -> Iterator[Pod]:
@@ -78,6 +90,7 @@ def pods(resources: Sequence[PolicyResource]) -> Iterator[Pod]:
             namespace=value(resource.props, "metadata", "namespace"),  # absent: the provider's, not known here
             service_account=value_or(template, "default", "spec", "serviceAccountName"),
             labelled=None if label is None else label == "true",
+            mounts_csi_secrets=_mounts_csi_secrets(template),
         )
 
 
@@ -207,11 +220,11 @@ def workload_pods(resources: Sequence[PolicyResource], report: Report) -> None:
                 "federated ServiceAccount (not 'default').",
                 pod.owner.urn,
             )
-        elif not pod.labelled and runs_federated:
+        elif not pod.labelled and runs_federated and pod.mounts_csi_secrets is False:
             report(
                 f'{where}, a federated ServiceAccount, but lack the label {USE_LABEL}: "true" on the pod template; '
                 "the webhook does not mutate them: no token, no AZURE_* variables (the demo app's exit 3). "
-                "Fix: label the pod template.",
+                "Fix: label the pod template (or mount the secret with the Secrets Store CSI driver).",
                 pod.owner.urn,
             )
 

@@ -45,7 +45,7 @@ def deploy(ev: Evaluation, azure: FakeAzure) -> None:
 
 def run_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
     """Run the app with the Job's environment, as the workload identity webhook would mutate its pod."""
-    job = ev.one(t.JOB).inputs
+    job = ev.one(t.JOB, t.SDK_JOB).inputs
     namespace, pod = job["metadata"]["namespace"], job["spec"]["template"]
     service_account_name = pod["spec"]["serviceAccountName"]
     (container,) = pod["spec"]["containers"]

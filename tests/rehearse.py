@@ -40,7 +40,7 @@ ROLE_NAMES = {
 def chain(ev: Evaluation) -> list[str]:
     """The links as the stack wires them, in the order a token travels."""
     cluster, fic, identity = ev.one(t.CLUSTER), ev.one(t.FEDERATED_CREDENTIAL), ev.one(t.IDENTITY)
-    sa, job, secret, vault = ev.one(t.SERVICE_ACCOUNT), ev.one(t.JOB), ev.one(t.SECRET), ev.one(t.VAULT)
+    sa, job, secret, vault = ev.one(t.SERVICE_ACCOUNT), ev.one(t.JOB, t.SDK_JOB), ev.one(t.SECRET), ev.one(t.VAULT)
     pod = job.inputs["spec"]["template"]
     lines = [
         f"cluster OIDC issuer      {cluster.outputs['oidcIssuerProfile']['issuerURL']}",

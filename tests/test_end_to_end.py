@@ -42,7 +42,10 @@ def test_the_declared_chain_reads_the_secret(deployed: Callable[[Evaluation], Ru
     result = deployed(ev)
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout_lines
-    env = {e["name"]: e["value"] for e in ev.one(t.JOB).inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {
+        e["name"]: e["value"]
+        for e in ev.one(t.JOB, t.SDK_JOB).inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert f"client_id={ev.one(t.IDENTITY).outputs['clientId']}" in line
     assert f"fingerprint={env['EXPECTED_SECRET_FINGERPRINT']}" in line
     assert f"secret={ev.one(t.SECRET).inputs['secretName']}" in line

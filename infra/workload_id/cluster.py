@@ -16,6 +16,8 @@ from .placement import Placement
 # 110 is Kubernetes' own per-node ceiling. Fixed when a pool is created, so changes are ignored:
 # a pool created with another value (before it was set here) keeps it.
 MAX_PODS_PER_NODE = 110
+# The AKS add-on of the Secrets Store CSI driver and its Azure Key Vault provider (ARM's spelling).
+CSI_ADDON = "azureKeyvaultSecretsProvider"
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -34,7 +36,7 @@ class AksCluster(pulumi.ComponentResource):
         super().__init__("workloadid:azure:AksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        addon_profiles: dict[str, containerservice.ManagedClusterAddonProfileArgsDict] | None = None
+        addon_profiles: dict[str, containerservice.ManagedClusterAddonProfileArgsDict] = {}
         workspace: operationalinsights.Workspace | None = None
         if config.monitoring:
             workspace = operationalinsights.Workspace(
@@ -46,11 +48,16 @@ class AksCluster(pulumi.ComponentResource):
                 retention_in_days=30,
                 opts=child,
             )
-            addon_profiles = {
-                "omsagent": {
-                    "enabled": True,
-                    "config": {"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"},
-                }
+            addon_profiles["omsagent"] = {
+                "enabled": True,
+                "config": {"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"},
+            }
+        if config.reads_with_csi:
+            # The Secrets Store CSI driver with its Azure provider. Both keys are sent, as strings (the
+            # add-on's config is a string map): rotation re-reads each mounted object every poll interval.
+            addon_profiles[CSI_ADDON] = {
+                "enabled": True,
+                "config": {"enableSecretRotation": "true", "rotationPollInterval": config.csi_rotation_poll_interval},
             }
 
         system_pool: containerservice.ManagedClusterAgentPoolProfileArgsDict = {
@@ -107,7 +114,7 @@ class AksCluster(pulumi.ComponentResource):
             api_server_access_profile=(
                 {"authorized_ip_ranges": list(config.authorized_ip_ranges)} if config.authorized_ip_ranges else None
             ),
-            addon_profiles=addon_profiles,
+            addon_profiles=addon_profiles or None,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignored),
         )
 

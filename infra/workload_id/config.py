@@ -21,6 +21,7 @@ AksTier = Literal["Free", "Standard", "Premium"]
 AcrSku = Literal["Basic", "Standard", "Premium"]
 OsDiskType = Literal["Managed", "Ephemeral"]
 NetworkDefaultAction = Literal["Allow", "Deny"]
+SecretDelivery = Literal["sdk", "csi", "both"]
 
 IMAGE_BUILDERS: tuple[ImageBuilder, ...] = ("acr", "docker")
 KUBELOGIN_MODES: tuple[KubeloginMode, ...] = ("azurecli", "workloadidentity", "spn", "msi", "azd")
@@ -28,6 +29,11 @@ AKS_TIERS: tuple[AksTier, ...] = ("Free", "Standard", "Premium")
 ACR_SKUS: tuple[AcrSku, ...] = ("Basic", "Standard", "Premium")
 OS_DISK_TYPES: tuple[OsDiskType, ...] = ("Managed", "Ephemeral")
 NETWORK_DEFAULT_ACTIONS: tuple[NetworkDefaultAction, ...] = ("Allow", "Deny")
+SECRET_DELIVERIES: tuple[SecretDelivery, ...] = ("sdk", "csi", "both")
+# The add-on's rotation poll, as it takes it (a Go duration, one unit): each poll reads every mounted
+# object from Key Vault, so not more often than every 30 s; at most daily.
+_POLL_INTERVAL = re.compile(r"^([1-9][0-9]*)(s|m|h)$")
+_POLL_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 # Longest prefix that keeps every derived Azure name within its limit (Key Vault: 24).
 MAX_NAME_PREFIX_LENGTH = 8
@@ -73,10 +79,21 @@ class StackConfig:
     secret_value: pulumi.Output[str] | None
     secret_content_type: str | None
     secret_expiry_days: int | None
+    secret_rotation_days: int | None
+    secret_delivery: SecretDelivery
+    csi_rotation_poll_interval: str
     namespace: str
     service_account_name: str
     image_builder: ImageBuilder
     app_retry_budget_seconds: int
+
+    @property
+    def reads_with_sdk(self) -> bool:
+        return self.secret_delivery in ("sdk", "both")
+
+    @property
+    def reads_with_csi(self) -> bool:
+        return self.secret_delivery in ("csi", "both")
 
 
 def _fail(key: str, problem: str, fix: str) -> ConfigError:
@@ -170,6 +187,18 @@ def _dns_label(key: str, value: str) -> str:
     return value
 
 
+def _poll_interval(value: str) -> str:
+    match = _POLL_INTERVAL.match(value)
+    seconds = int(match.group(1)) * _POLL_SECONDS[match.group(2)] if match else 0
+    if not 30 <= seconds <= 86400:
+        raise _fail(
+            "csiRotationPollInterval",
+            f"'{value}' is not a duration from 30s to 24h in one unit (like 2m, 90s or 1h)",
+            "pulumi config set csiRotationPollInterval 2m",
+        )
+    return value
+
+
 def load_config(config: pulumi.Config | None = None) -> StackConfig:
     """Read and validate the stack configuration; raise ConfigError on the first bad key."""
     raw = config if config is not None else pulumi.Config()
@@ -247,6 +276,24 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
         "secretExpiryDays", 1, 3650, zero_means="no expiry date", fix="pulumi config set secretExpiryDays 90"
     )
 
+    secret_rotation_days = read.optional_in_range(
+        "secretRotationDays", 1, 3650, zero_means="no rotation", fix="pulumi config set secretRotationDays 60"
+    )
+    if (
+        secret_rotation_days is not None
+        and secret_expiry_days is not None
+        and secret_rotation_days >= secret_expiry_days
+    ):
+        raise _fail(
+            "secretRotationDays",
+            f"is {secret_rotation_days}, not less than secretExpiryDays ({secret_expiry_days}): the secret would expire"
+            " before it is rotated",
+            f"pulumi config set secretRotationDays {max(1, secret_expiry_days * 2 // 3)}"
+            " (leave time to run an up between rotation and expiry)",
+        )
+    secret_delivery = cast(SecretDelivery, read.choice("secretDelivery", SECRET_DELIVERIES))
+    csi_rotation_poll_interval = _poll_interval(read.text("csiRotationPollInterval"))
+
     namespace = _dns_label("namespace", read.text("namespace"))
     if namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
         raise _fail(
@@ -287,6 +334,9 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
         secret_value=secret_value,
         secret_content_type=secret_content_type,
         secret_expiry_days=secret_expiry_days,
+        secret_rotation_days=secret_rotation_days,
+        secret_delivery=secret_delivery,
+        csi_rotation_poll_interval=csi_rotation_poll_interval,
         namespace=namespace,
         service_account_name=service_account_name,
         image_builder=image_builder,

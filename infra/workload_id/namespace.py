@@ -35,6 +35,7 @@ class AppNamespace(pulumi.ComponentResource):
         namespace: str,
         deployer_object_id: pulumi.Input[str],
         subscription_id: str,
+        custom_resources: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("workloadid:azure:AppNamespace", name, None, opts)
@@ -67,13 +68,18 @@ class AppNamespace(pulumi.ComponentResource):
         dependencies: list[pulumi.Resource] = [self.managed_namespace]
         self.deployer_role: authorization.RoleAssignment | None = None
         if not cluster.uses_local_accounts:
-            # Azure RBAC for Kubernetes: the deployer may write in this namespace only.
+            # Azure RBAC for Kubernetes: the deployer may write in this namespace only. RBAC Writer holds
+            # no data action for custom resources (a SecretProviderClass is checked as
+            # managedClusters/customresources/write); the narrowest built-in role that does is RBAC Admin,
+            # still on this namespace only. A custom role would be narrower, but creating one needs
+            # roleDefinitions/write, which the documented deployer does not hold.
+            role = roles.AKS_RBAC_ADMIN if custom_resources else roles.AKS_RBAC_WRITER
             self.deployer_role = authorization.RoleAssignment(
                 f"{name}-deployer-writer",
                 principal_id=deployer_object_id,
                 # principal_type is left for ARM to look up: the deployer may be a user or a
                 # service principal, and it already exists, so there is no replication race.
-                role_definition_id=roles.role_definition_id(subscription_id, roles.AKS_RBAC_WRITER),
+                role_definition_id=roles.role_definition_id(subscription_id, role),
                 scope=pulumi.Output.concat(cluster.id, "/namespaces/", self.name),
                 opts=child,
             )

@@ -6,6 +6,7 @@ Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-rol
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 AKS_RBAC_WRITER = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"
+AKS_RBAC_ADMIN = "3498e952-d568-435e-9b2c-8d77e338d7f7"
 
 
 def role_definition_id(subscription_id: str, role_guid: str) -> str:

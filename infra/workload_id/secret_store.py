@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Sequence
+from datetime import datetime
 
 import pulumi
-import pulumi_command as command
 import pulumi_random as random
+import pulumiverse_time as time
 from pulumi_azure_native import keyvault
 
 from .config import StackConfig
-from .paths import script
 from .placement import Placement
 
 FINGERPRINT_LENGTH = 12
@@ -75,25 +75,21 @@ class SecretStore(pulumi.ComponentResource):
             opts=child,
         )
 
-        if config.secret_value is not None:
-            value: pulumi.Output[str] = pulumi.Output.secret(config.secret_value)
-        else:
-            generated = random.RandomPassword(f"{name}-value", length=32, special=False, opts=child)
-            value = pulumi.Output.secret(generated.result)
-
+        # With secretRotationDays, a pulumiverse-time Rotating resource marks the period: a refresh after its
+        # end drops it from the state (terraform-provider-time resource_time_rotating.go, Read: "removing from
+        # state") and the next up creates it anew, with a new id and time. It keeps its time in state
+        # meanwhile, so evaluations inside the period are identical.
+        self.rotation = (
+            time.Rotating(f"{name}-rotation", rotation_days=config.secret_rotation_days, opts=child)
+            if config.secret_rotation_days is not None
+            else None
+        )
+        value = self._value(name, config)
         self.value_fingerprint = pulumi.Output.secret(value.apply(fingerprint))
         attributes: keyvault.SecretAttributesArgsDict = {"enabled": True}
         if config.secret_expiry_days is not None:
-            # "now + N days", computed when the value or the period changes and kept in state,
-            # so re-running the program is not a diff.
-            expiry = command.local.Command(
-                f"{name}-expiry",
-                create=script("expiry-epoch.sh"),
-                environment={"EXPIRY_DAYS": str(config.secret_expiry_days)},
-                triggers=[config.secret_expiry_days, self.value_fingerprint],
-                opts=child,
-            )
-            attributes["expires"] = expiry.stdout.apply(lambda out: int(out.strip()))
+            days = config.secret_expiry_days
+            attributes["expires"] = self._set_time(name, config).apply(lambda at: expiry_epoch(at, days))
         properties: keyvault.SecretPropertiesArgsDict = {"value": value, "attributes": attributes}
         if config.secret_content_type is not None:
             properties["content_type"] = config.secret_content_type
@@ -115,6 +111,7 @@ class SecretStore(pulumi.ComponentResource):
             ),
         )
 
+        self.vault_name = self.vault.name
         self.vault_id = self.vault.id
         # Read from the live vault: in a preview of a vault update, its computed outputs are unknown.
         live_vault = keyvault.get_vault_output(
@@ -131,3 +128,30 @@ class SecretStore(pulumi.ComponentResource):
                 "secretName": self.secret_name,
             }
         )
+
+    def _value(self, name: str, config: StackConfig) -> pulumi.Output[str]:
+        """The configured value, or a generated one that is replaced with each rotation (its keeper)."""
+        if config.secret_value is not None:
+            return pulumi.Output.secret(config.secret_value)
+        keepers = {"rotation": self.rotation.id} if self.rotation is not None else None
+        generated = random.RandomPassword(
+            f"{name}-value", length=32, special=False, keepers=keepers, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return pulumi.Output.secret(generated.result)
+
+    def _set_time(self, name: str, config: StackConfig) -> pulumi.Output[str]:
+        """When the value was last set (RFC 3339), which the expiry date counts from."""
+        if self.rotation is not None and config.secret_value is None:
+            return self.rotation.rfc3339
+        # A configured value changes outside any schedule; a Static time is taken at each change (and
+        # each rotation, which renews its expiry).
+        triggers: dict[str, pulumi.Input[str]] = {"value": self.value_fingerprint}
+        if self.rotation is not None:
+            triggers["rotation"] = self.rotation.id
+        return time.Static(f"{name}-set-at", triggers=triggers, opts=pulumi.ResourceOptions(parent=self)).rfc3339
+
+
+def expiry_epoch(set_at_rfc3339: str, days: int) -> int:
+    """Unix time `days` after the RFC 3339 time the value was set (Key Vault's `exp` attribute)."""
+    at = datetime.fromisoformat(set_at_rfc3339.replace("Z", "+00:00"))
+    return int(at.timestamp()) + days * 86400

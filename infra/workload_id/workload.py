@@ -1,4 +1,4 @@
-"""The demo on the cluster: ServiceAccount, NetworkPolicy, federated credential and Job."""
+"""The demo on the cluster: ServiceAccount, federated credential, NetworkPolicy and a Job per delivery mode."""
 
 from __future__ import annotations
 
@@ -8,22 +8,19 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import managedidentity
 
+from .csi import MOUNT_PATH, SecretProviderClass
 from .identity import WorkloadIdentity
+from .jobs import JobTimeouts, PodSpec, reader_job
 from .naming import federated_credential_name
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 WORKLOAD_IDENTITY_USE_LABEL = "azure.workload.identity/use"
 WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+PART_OF = "workload-identity-demo"
 JOB_NAME = "read-keyvault-secret"
-APP_LABELS = {"app.kubernetes.io/name": JOB_NAME, "app.kubernetes.io/part-of": "workload-identity-demo"}
-
-# Beyond the app's retry budget: time to schedule, pull the image and start.
-JOB_STARTUP_ALLOWANCE_SECONDS = 180
-# Beyond the Job's own deadline: Pulumi gives up only after Kubernetes has.
-AWAIT_MARGIN_SECONDS = 120
-# Long enough to read the logs for a day; afterwards Kubernetes removes the Job (a `pulumi up
-# --refresh` then notices and runs it again, which re-checks the chain).
-JOB_TTL_SECONDS_AFTER_FINISHED = 86400
+APP_LABELS = {"app.kubernetes.io/name": JOB_NAME, "app.kubernetes.io/part-of": PART_OF}
+FILE_JOB_NAME = "read-keyvault-secret-file"
+FILE_APP_LABELS = {"app.kubernetes.io/name": FILE_JOB_NAME, "app.kubernetes.io/part-of": PART_OF}
 
 
 def service_account_subject(namespace: str, service_account: str) -> str:
@@ -32,14 +29,14 @@ def service_account_subject(namespace: str, service_account: str) -> str:
 
 
 @dataclass(frozen=True)
-class JobTimeouts:
-    active_deadline_seconds: int
-    await_timeout_seconds: int
+class SecretRead:
+    """What the Jobs read and expect, with which image and how long they retry."""
 
-    @classmethod
-    def for_retry_budget(cls, retry_budget_seconds: int) -> JobTimeouts:
-        deadline = retry_budget_seconds + JOB_STARTUP_ALLOWANCE_SECONDS
-        return cls(active_deadline_seconds=deadline, await_timeout_seconds=deadline + AWAIT_MARGIN_SECONDS)
+    image: pulumi.Input[str]
+    vault_uri: pulumi.Input[str]
+    secret_name: pulumi.Input[str]
+    secret_fingerprint: pulumi.Input[str]
+    retry_budget_seconds: int
 
 
 class DemoWorkload(pulumi.ComponentResource):
@@ -52,13 +49,11 @@ class DemoWorkload(pulumi.ComponentResource):
         identity: WorkloadIdentity,
         resource_group_name: pulumi.Input[str],
         oidc_issuer_url: pulumi.Input[str],
-        image: pulumi.Input[str],
-        vault_uri: pulumi.Input[str],
-        secret_name: pulumi.Input[str],
-        secret_fingerprint: pulumi.Input[str],
-        retry_budget_seconds: int,
+        read: SecretRead,
         job_prerequisites: list[pulumi.Resource],
         provider: k8s.Provider,
+        sdk: bool = True,
+        csi: SecretProviderClass | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("workloadid:kubernetes:DemoWorkload", name, None, opts)
@@ -94,116 +89,116 @@ class DemoWorkload(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.network_policy = k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress",
-            metadata={"name": f"{JOB_NAME}-egress", "namespace": namespace, "labels": APP_LABELS},
-            spec={
-                "pod_selector": {"match_labels": APP_LABELS},
-                # Ingress is listed with no rules: nothing may connect in. (An explicit empty list
-                # would not come back from the API server, and every refresh would show a change.)
-                "policy_types": ["Ingress", "Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {
-                                "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
-                                "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
-                            }
-                        ],
-                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                    },
-                    # Entra ID and Key Vault are public HTTPS endpoints with changing addresses.
-                    {"ports": [{"protocol": "TCP", "port": 443}]},
-                ],
-            },
-            opts=in_cluster,
-        )
-
-        timeouts = JobTimeouts.for_retry_budget(retry_budget_seconds)
-        self.job = k8s.batch.v1.Job(
-            f"{name}-job",
-            metadata={
-                "name": JOB_NAME,
-                "namespace": namespace,
-                "labels": APP_LABELS,
-                "annotations": {
-                    # A green `pulumi up` means the Job completed, i.e. the secret was read.
-                    "pulumi.com/timeoutSeconds": str(timeouts.await_timeout_seconds),
-                    # A Job that failed is replaced on the next `up`, not waited on again.
-                    "pulumi.com/replaceUnready": "true",
-                },
-            },
-            spec={
-                "backoff_limit": 2,
-                "active_deadline_seconds": timeouts.active_deadline_seconds,
-                "ttl_seconds_after_finished": JOB_TTL_SECONDS_AFTER_FINISHED,
-                # The app retries what is transient; a failed run means a broken wire, so do not
-                # run it again - unless the node went away under it.
-                "pod_failure_policy": {
-                    "rules": [
-                        {"action": "Ignore", "on_pod_conditions": [{"type": "DisruptionTarget", "status": "True"}]},
-                        {"action": "FailJob", "on_exit_codes": {"operator": "NotIn", "values": [0]}},
-                    ]
-                },
-                "template": {
-                    "metadata": {"labels": {**APP_LABELS, WORKLOAD_IDENTITY_USE_LABEL: "true"}},
-                    "spec": {
-                        "service_account_name": service_account_name,
-                        "automount_service_account_token": False,
-                        "restart_policy": "Never",
-                        "security_context": {
-                            "run_as_non_root": True,
-                            "run_as_user": 10001,
-                            "run_as_group": 10001,
-                            "fs_group": 10001,
-                            "seccomp_profile": {"type": "RuntimeDefault"},
-                        },
-                        "containers": [
-                            {
-                                "name": "app",
-                                "image": image,
-                                "image_pull_policy": "IfNotPresent",
-                                "env": [
-                                    {"name": "VAULT_URL", "value": vault_uri},
-                                    {"name": "SECRET_NAME", "value": secret_name},
-                                    {"name": "EXPECTED_SECRET_FINGERPRINT", "value": secret_fingerprint},
-                                    {"name": "RETRY_BUDGET_SECONDS", "value": str(retry_budget_seconds)},
-                                ],
-                                "security_context": {
-                                    "allow_privilege_escalation": False,
-                                    "privileged": False,
-                                    "read_only_root_filesystem": True,
-                                    "run_as_non_root": True,
-                                    "capabilities": {"drop": ["ALL"]},
-                                },
-                                "resources": {
-                                    "requests": {"cpu": "50m", "memory": "64Mi"},
-                                    "limits": {"cpu": "500m", "memory": "256Mi"},
-                                },
-                                "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
-                            }
-                        ],
-                        "volumes": [{"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}],
-                    },
-                },
-            },
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                provider=provider,
-                # Never start before the whole chain exists: the ServiceAccount, federation, both
-                # role assignments, the secret and the image.
-                depends_on=[self.service_account, self.federated_credential, self.network_policy, *job_prerequisites],
-                # The name is fixed, so a replacement must delete the old Job first.
-                delete_before_replace=True,
-            ),
-        )
-        self.job_name = self.job.metadata.apply(lambda m: m.name or "")
-        self.job_namespace = self.job.metadata.apply(lambda m: m.namespace or "")
+        # Never start before the whole chain exists: the ServiceAccount, federation, both role
+        # assignments, the secret and the image.
+        chain = [self.service_account, self.federated_credential, *job_prerequisites]
+        self.read = read
+        self.network_policy: k8s.networking.v1.NetworkPolicy | None = None
+        self.job: k8s.batch.v1.Job | None = None
+        self.file_job: k8s.batch.v1.Job | None = None
+        if sdk:
+            self.network_policy = _sdk_egress(f"{name}-egress", namespace, in_cluster)
+            self.job = self._sdk_job(name, namespace, service_account_name, in_cluster, [*chain, self.network_policy])
+        if csi is not None:
+            self.file_job = self._file_job(name, namespace, service_account_name, in_cluster, chain, csi)
+        jobs = [job for job in (self.job, self.file_job) if job is not None]
+        self.job_names = pulumi.Output.all(*[job.metadata.apply(lambda m: m.name or "") for job in jobs])
         self.register_outputs(
             {
                 "serviceAccount": self.service_account.metadata.apply(lambda m: m.name or ""),
                 "subject": self.federated_credential.subject,
-                "jobName": self.job_name,
-                "jobNamespace": self.job_namespace,
+                "jobNames": self.job_names,
             }
         )
+
+    def _sdk_job(
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        opts: pulumi.ResourceOptions,
+        after: list[pulumi.Resource],
+    ) -> k8s.batch.v1.Job:
+        read = self.read
+        return reader_job(
+            f"{name}-job",
+            job_name=JOB_NAME,
+            namespace=namespace,
+            service_account_name=service_account,
+            image=read.image,
+            pod=PodSpec(
+                labels=APP_LABELS,
+                # The webhook projects the Entra-bound token and its variables only into labelled pods.
+                pod_labels={WORKLOAD_IDENTITY_USE_LABEL: "true"},
+                env={
+                    "VAULT_URL": read.vault_uri,
+                    "SECRET_NAME": read.secret_name,
+                    "EXPECTED_SECRET_FINGERPRINT": read.secret_fingerprint,
+                    "RETRY_BUDGET_SECONDS": str(read.retry_budget_seconds),
+                },
+            ),
+            timeouts=JobTimeouts.for_retry_budget(read.retry_budget_seconds),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after)),
+        )
+
+    def _file_job(
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        opts: pulumi.ResourceOptions,
+        after: list[pulumi.Resource],
+        csi: SecretProviderClass,
+    ) -> k8s.batch.v1.Job:
+        """The kubelet mounts the file before the app starts (retrying while the role propagates); the pod
+        itself needs no network, and no policy opens any for it."""
+        read = self.read
+        return reader_job(
+            f"{name}-file-job",
+            job_name=FILE_JOB_NAME,
+            namespace=namespace,
+            service_account_name=service_account,
+            image=read.image,
+            pod=PodSpec(
+                labels=FILE_APP_LABELS,
+                pod_labels={},
+                env={
+                    "SECRET_FILE": pulumi.Output.concat(MOUNT_PATH, "/", read.secret_name),
+                    "EXPECTED_SECRET_FINGERPRINT": read.secret_fingerprint,
+                },
+                volumes=[csi.volume()],
+                mounts=[csi.mount()],
+            ),
+            timeouts=JobTimeouts.for_retry_budget(read.retry_budget_seconds),
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=[*after, csi.secret_provider_class])
+            ),
+        )
+
+
+def _sdk_egress(name: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    """The SDK Job's way out of the namespace's default deny: DNS, and HTTPS to Entra ID and Key Vault."""
+    return k8s.networking.v1.NetworkPolicy(
+        name,
+        metadata={"name": f"{JOB_NAME}-egress", "namespace": namespace, "labels": APP_LABELS},
+        spec={
+            "pod_selector": {"match_labels": APP_LABELS},
+            # Ingress is listed with no rules: nothing may connect in. (An explicit empty list
+            # would not come back from the API server, and every refresh would show a change.)
+            "policy_types": ["Ingress", "Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+                            "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                },
+                # Entra ID and Key Vault are public HTTPS endpoints with changing addresses.
+                {"ports": [{"protocol": "TCP", "port": 443}]},
+            ],
+        },
+        opts=opts,
+    )

@@ -182,7 +182,7 @@ def set_path(props: dict[str, Any], keys: tuple[str | int, ...], new: Any) -> di
     ],
 )
 def test_each_hardening_rule_fails_on_its_setting(dev: Evaluation, kind: str, keys: tuple, new: Any, said: str) -> None:
-    (resource,) = [r for r in dev.custom_resources() if r.type.endswith(f":{kind}")]
+    resource = next(r for r in dev.custom_resources() if r.type.endswith(f":{kind}"))
     assert resource_violations(resource) == []
     messages = resource_violations(resource, set_path(resource.inputs, keys, new))
     assert any(said in m for m in messages), messages

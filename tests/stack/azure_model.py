@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +27,10 @@ TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 DEPLOYER_OBJECT_ID = "d3b07384-d9a0-4c9b-8f1e-0a1b2c3d4e5f"
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the AKS AAD server app, same in every tenant
 AKS_CLI_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
+# When the tests' first `up` runs; a World's clock starts here.
+DEPLOYED_AT = datetime(2026, 11, 24, tzinfo=UTC)
+TIME_ROTATING = "time:index/rotating:Rotating"
+TIME_STATIC = "time:index/static:Static"
 # The patch version AKS picks when no version (or a minor alias) is given.
 AKS_PATCH_VERSION = "1.34.2"
 
@@ -134,8 +140,10 @@ def _cluster(rg: str, plain: Mapping[str, Any]) -> tuple[str, dict[str, Any], di
     return arm_id(rg, "Microsoft.ContainerService/managedClusters", cluster), outputs, {egress_ip_id: public_ip}
 
 
-def model(typ: str, name: str, plain: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, dict[str, Any]]]:
-    """(id, outputs, other live objects it brings) of a create with these (plain) inputs.
+def model(
+    typ: str, name: str, plain: Mapping[str, Any], now: datetime = DEPLOYED_AT
+) -> tuple[str, dict[str, Any], dict[str, dict[str, Any]]]:
+    """(id, outputs, other live objects it brings) of a create with these (plain) inputs, at time `now`.
 
     Outputs echo the inputs, as providers do, plus what the service computes."""
     rg = plain.get("resourceGroupName", "rg")
@@ -150,7 +158,12 @@ def model(typ: str, name: str, plain: Mapping[str, Any]) -> tuple[str, dict[str,
         outputs["result"] = hashlib.sha256(name.encode()).hexdigest()[: int(plain["length"])]
     elif typ == "random:index/randomPassword:RandomPassword":
         rid = name
-        outputs["result"] = "Mock" + hashlib.sha256(name.encode()).hexdigest()[: int(plain["length"]) - 4]
+        # A new value for each set of keepers: the provider replaces the password when they change.
+        seed = name + (json.dumps(plain["keepers"], sort_keys=True) if plain.get("keepers") else "")
+        outputs["result"] = "Mock" + hashlib.sha256(seed.encode()).hexdigest()[: int(plain["length"]) - 4]
+    elif typ in (TIME_ROTATING, TIME_STATIC):
+        rid, computed = _time(typ, plain, now)
+        outputs |= computed
     elif typ == "azure-native:containerregistry:Registry":
         registry = plain["registryName"]
         rid = arm_id(rg, "Microsoft.ContainerRegistry/registries", registry)
@@ -229,10 +242,23 @@ def model(typ: str, name: str, plain: Mapping[str, Any]) -> tuple[str, dict[str,
     return rid, outputs, extra
 
 
+def rfc3339(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _time(typ: str, plain: Mapping[str, Any], now: datetime) -> tuple[str, dict[str, Any]]:
+    """pulumiverse-time (terraform-provider-time v0.12.1): the id and `rfc3339` are the time of creation;
+    a Rotating's `rotationRfc3339` is that plus the period, and its `unix` is the rotation time's
+    (resource_time_rotating.go setRotationValues; resource_time_static.go Create)."""
+    at = now
+    if typ == TIME_ROTATING:
+        at = now + timedelta(days=int(plain["rotationDays"]))
+        return rfc3339(now), {"rfc3339": rfc3339(now), "rotationRfc3339": rfc3339(at), "unix": int(at.timestamp())}
+    return rfc3339(now), {"rfc3339": rfc3339(now), "unix": int(at.timestamp())}
+
+
 def _command_stdout(plain: Mapping[str, Any]) -> str:
     env = plain.get("environment") or {}
-    if "EXPIRY_DAYS" in env:  # now + N days, as Unix time (now = 2026-11-24T00:00:00Z)
-        return str(1_795_478_400 + int(env["EXPIRY_DAYS"]) * 86400)
     if "IMAGE_TAG" in env:  # ACR Tasks build: prints the pushed digest
         return "sha256:" + hashlib.sha256(env["IMAGE_TAG"].encode()).hexdigest()
     if str(plain.get("create", "")).endswith("acr-token.sh"):
@@ -295,9 +321,10 @@ class World:
     """The live Azure estate, by ARM id: what invokes read."""
 
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    now: datetime = DEPLOYED_AT
 
     def copy(self) -> World:
-        return World(dict(self.objects))
+        return World(dict(self.objects), self.now)
 
     def get(self, rid: str) -> dict[str, Any]:
         found = {k.lower(): v for k, v in self.objects.items()}.get(rid.lower())  # ARM ids are case-insensitive

@@ -34,7 +34,12 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"  # every control-plane acti
 RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"  # role assignments (here: conditioned to three roles)
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 KEY_VAULT_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
-AKS_K8S_ROLES = {t.AKS_RBAC_WRITER, t.AKS_RBAC_CLUSTER_ADMIN, "3498e952-d568-435e-9b2c-8d77e338d7f7"}  # + RBAC Admin
+AKS_K8S_ROLES = {t.AKS_RBAC_WRITER, t.AKS_RBAC_CLUSTER_ADMIN, t.AKS_RBAC_ADMIN}
+# Custom resources: Azure RBAC checks managedClusters/customresources/{read,write,delete} (AKS docs,
+# entra-id-authorization.md); RBAC Writer's data actions list built-in groups only, the admins' are wildcards.
+AKS_CUSTOM_RESOURCE_ROLES = {t.AKS_RBAC_CLUSTER_ADMIN, t.AKS_RBAC_ADMIN}
+# API groups of pulumi-kubernetes type tokens (kubernetes:<group>/<version>:<Kind>) that Kubernetes serves itself.
+BUILT_IN_GROUPS = {"core", "batch", "apps", "networking.k8s.io", "rbac.authorization.k8s.io", "policy"}
 
 SECRET_DELETERS = {KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_ADMINISTRATOR}
 
@@ -108,7 +113,7 @@ class Destroy:
         if r.type.startswith("azure-native:"):
             return None if CONTRIBUTOR in self.deployer.roles else "403 AuthorizationFailed"
         if r.type.startswith("kubernetes:") and r.custom:
-            return self._api_server_delete(alive)
+            return self._api_server_delete(alive, r)
         return None
 
     def _data_plane_delete(self, secret: Registered, alive: set[str]) -> str | None:
@@ -131,7 +136,7 @@ class Destroy:
             return "403 ForbiddenByRbac: the deployer holds no data action on the vault (DeleteSecret)"
         return None
 
-    def _api_server_delete(self, alive: set[str]) -> str | None:
+    def _api_server_delete(self, alive: set[str], r: Registered) -> str | None:
         cluster = self._exists(t.CLUSTER, alive)
         if cluster is None:
             return "the configured Kubernetes cluster is unreachable: it was deleted first"
@@ -140,7 +145,11 @@ class Destroy:
             return f"the API server refuses {self.deployer.address} (authorized IP ranges)"
         if not cluster.inputs["disableLocalAccounts"]:
             return None  # the static admin certificate
-        if self.deployer.roles & AKS_K8S_ROLES:
+        # A custom resource is checked as managedClusters/customresources/delete, which RBAC Writer lacks.
+        enough = (
+            AKS_CUSTOM_RESOURCE_ROLES if r.type.split(":")[1].split("/")[0] not in BUILT_IN_GROUPS else AKS_K8S_ROLES
+        )
+        if self.deployer.roles & enough:
             return None
         cluster_id = cluster.id
         granted = [
@@ -148,7 +157,11 @@ class Destroy:
             for a in self.ev.of_type(t.ROLE_ASSIGNMENT)
             if a.urn in alive
             and a.inputs["principalId"] == self.deployer.object_id
-            and _role(a) in AKS_K8S_ROLES
+            and _role(a) in enough
             and (a.inputs["scope"] == cluster_id or a.inputs["scope"].startswith(cluster_id + "/namespaces/"))
         ]
-        return None if granted else "403 Forbidden: the deployer's Azure RBAC role on the cluster is already gone"
+        if granted:
+            return None
+        if enough is AKS_CUSTOM_RESOURCE_ROLES:
+            return "403 Forbidden: no Azure RBAC role of the deployer covers customresources/delete"
+        return "403 Forbidden: the deployer's Azure RBAC role on the cluster is already gone"

@@ -157,7 +157,7 @@ class EngineMocks(pulumi.runtime.Mocks):
         plain = unwrap(inputs)
         if old is not None and not has_unknowns(plain) and plain == diff_baseline(old):
             return Decision(SAME, old.id, inputs, old.raw_outputs)
-        rid, modelled, extra = azure_model.model(typ, name, known(plain))
+        rid, modelled, extra = azure_model.model(typ, name, known(plain), self.world.now)
         if self.preview:
             outputs = preview_outputs(modelled, inputs)
             if old is not None:

@@ -11,15 +11,21 @@
   a field the server omits (an empty list: `omitempty`) or writes differently (a quantity in its
   canonical form) becomes the new input, and the next `up` shows the program's form as a change.
 - an object that no longer exists (a Job past its TTL) is dropped from the state.
+- pulumiverse-time's Rotating drops itself once the clock is past its rotation time
+  (terraform-provider-time internal/provider/resource_time_rotating.go, Read: `if now.After(rotationTimestamp)`
+  ... `resp.State.RemoveResource`; pulumi-terraform-bridge pf provider_read.go turns the null state into an
+  empty read, and the engine's RefreshStep deletes it from the state). Nothing else notices time passing: a
+  plain `up` diffs inputs only, so the rotation needs the refresh.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from tests.stack.azure_model import prune
+from tests.stack.azure_model import TIME_ROTATING, prune
 from tests.stack.harness import Evaluation, Registered
 
 # Properties AKS computes and the API marks read-only: never part of the input projection.
@@ -54,13 +60,16 @@ def azure_read(inputs: dict[str, Any], old_outputs: dict[str, Any], live: dict[s
     return _apply_diff(inputs, _project(old_outputs), _project(live))
 
 
-def refreshed(prior: Evaluation, *, drift: Drift = lambda _: None, gone: Iterable[str] = ()) -> Evaluation:
-    """The state after `pulumi refresh`: `drift` gives a resource's live Azure outputs when they changed;
-    resources named in `gone` no longer exist."""
+def refreshed(
+    prior: Evaluation, *, drift: Drift = lambda _: None, gone: Iterable[str] = (), later: timedelta = timedelta()
+) -> Evaluation:
+    """The state after `pulumi refresh`, `later` after the last `up`: `drift` gives a resource's live Azure
+    outputs when they changed; resources named in `gone` no longer exist."""
     world = prior.world.copy()
+    world.now += later
     resources: list[Registered] = []
     for resource in prior.resources:
-        if resource.name in set(gone):
+        if resource.name in set(gone) or _rotation_due(resource, world.now):
             continue
         if resource.type.startswith("kubernetes:") and resource.custom:
             inputs = prune(resource.outputs, resource.inputs)  # the outputs are the object as the server holds it
@@ -74,6 +83,13 @@ def refreshed(prior: Evaluation, *, drift: Drift = lambda _: None, gone: Iterabl
         else:
             resources.append(resource)
     return dataclasses.replace(prior, resources=resources, world=world)
+
+
+def _rotation_due(resource: Registered, now: datetime) -> bool:
+    if resource.type != TIME_ROTATING:
+        return False
+    due = datetime.fromisoformat(resource.outputs["rotationRfc3339"].replace("Z", "+00:00"))
+    return now > due
 
 
 def aks_patch_upgrade(resource: Registered, patch: str = "1.34.3") -> dict[str, Any] | None:

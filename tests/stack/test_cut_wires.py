@@ -64,7 +64,7 @@ def job_edit(edit: Callable[[dict], None]) -> Callable[[str, dict], None]:
 
 
 def drop_pod_label(spec: dict) -> None:
-    spec["template"]["metadata"]["labels"].pop("azure.workload.identity/use")
+    spec["template"]["metadata"]["labels"].pop("azure.workload.identity/use", None)
 
 
 def run_as_default_service_account(spec: dict) -> None:

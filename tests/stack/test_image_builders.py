@@ -23,7 +23,7 @@ def build_of(ev: Evaluation) -> Registered:
 
 
 def job_image(ev: Evaluation) -> str:
-    (container,) = ev.one(t.JOB).inputs["spec"]["template"]["spec"]["containers"]
+    (container,) = ev.one(t.JOB, t.SDK_JOB).inputs["spec"]["template"]["spec"]["containers"]
     return container["image"]
 
 
@@ -36,7 +36,7 @@ def changed_urns(before: Evaluation, after: Evaluation) -> set[str]:
 @pytest.mark.parametrize("builder", BUILDERS)
 def test_job_runs_the_image_this_stack_built_and_waits_for_it(builder: str) -> None:
     ev = evaluate({"imageBuilder": builder})
-    build, registry, job = build_of(ev), ev.one(t.REGISTRY), ev.one(t.JOB)
+    build, registry, job = build_of(ev), ev.one(t.REGISTRY), ev.one(t.JOB, t.SDK_JOB)
     image = job_image(ev)
     assert image == ev.exports["image"]
     assert image.startswith(f"{registry.outputs['loginServer']}/keyvault-reader-demo:")
@@ -122,10 +122,11 @@ def test_an_app_change_touches_only_the_build_and_the_job(
     after = evaluate_copy(config)
     changed = {after.by_urn[urn].name for urn in changed_urns(before, after)}
     expected = (
-        {"demo-job", "app-image-acr-build"}
+        {"demo-job", "demo-file-job", "app-image-acr-build"}
         if builder == "acr"
         else {
             "demo-job",
+            "demo-file-job",
             "app-image-docker-build",
             "app-image-registry-token",
         }

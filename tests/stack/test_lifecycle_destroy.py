@@ -22,11 +22,11 @@ from tests.stack.harness import DEPLOYER_OBJECT_ID, Evaluation, evaluate, evalua
 from tests.stack.test_cut_wires import tamper
 
 # README, Prerequisites: Contributor, and Role Based Access Control Administrator with a condition that
-# allows only the three roles the stack assigns; deploying from an address inside prod's allowed ranges.
+# allows only the roles the stack assigns; deploying from an address inside prod's allowed ranges.
 DOCUMENTED_DEPLOYER = Deployer(
     object_id=DEPLOYER_OBJECT_ID,
     roles=frozenset({CONTRIBUTOR, RBAC_ADMINISTRATOR}),
-    assignable_roles=frozenset({t.ACR_PULL, t.KEY_VAULT_SECRETS_USER, t.AKS_RBAC_WRITER}),
+    assignable_roles=frozenset({t.ACR_PULL, t.KEY_VAULT_SECRETS_USER, t.AKS_RBAC_WRITER, t.AKS_RBAC_ADMIN}),
     address="52.140.10.20",
 )
 
@@ -46,10 +46,11 @@ def test_destroy_succeeds_with_the_docker_builder_too() -> None:
 
 def test_kubernetes_objects_go_first_while_the_cluster_namespace_and_the_deployers_role_remain(dev: Evaluation) -> None:
     rounds = Destroy(dev, DOCUMENTED_DEPLOYER).rounds()
-    when = {r.name: i for i, round_ in enumerate(rounds) for r in round_}
-    last_kubernetes_object = max(when[r.name] for r in dev.resources if r.type.startswith("kubernetes:") and r.custom)
-    for needed in ("app-namespace-deployer-writer", "app-namespace", "cluster"):
-        assert when[needed] > last_kubernetes_object, needed
+    when = {r.urn: i for i, round_ in enumerate(rounds) for r in round_}
+    last_kubernetes_object = max(when[r.urn] for r in dev.resources if r.type.startswith("kubernetes:") and r.custom)
+    needed = [dev.named("app-namespace-deployer-writer"), dev.one(t.MANAGED_NAMESPACE), dev.one(t.CLUSTER)]
+    for resource in needed:
+        assert when[resource.urn] > last_kubernetes_object, resource.name
 
 
 def test_nothing_is_left_behind_but_what_goes_with_its_container(dev: Evaluation) -> None:

@@ -115,14 +115,16 @@ def test_secret_value_is_generated_when_not_configured(dev: Evaluation) -> None:
 
 def test_secret_content_type_and_expiry_follow_config() -> None:
     ev = evaluate({"secretContentType": "text/plain", "secretExpiryDays": 90})
-    props, expiry = ev.one(t.SECRET).inputs["properties"], ev.named("secret-store-expiry")
+    props, set_at = ev.one(t.SECRET).inputs["properties"], ev.one(t.TIME_STATIC)
     assert props["contentType"] == "text/plain"
-    # "now + 90 days", computed once by a command and kept in state (mock now: 2026-11-24).
-    assert props["attributes"]["expires"] == int(expiry.outputs["stdout"]) == 1_795_478_400 + 90 * 86400
-    assert expiry.inputs["environment"] == {"EXPIRY_DAYS": "90"}
-    # Renewed with the value: the triggers hold the period and the value's fingerprint.
+    # "when the value was set + 90 days": the time is taken once and kept in state (mock now: 2026-11-24).
+    assert set_at.outputs["rfc3339"] == "2026-11-24T00:00:00Z"
+    assert props["attributes"]["expires"] == 1_795_478_400 + 90 * 86400
+    assert set_at.urn in ev.one(t.SECRET).property_dependencies["properties"]
+    # Renewed with the value: a new time is taken when its fingerprint changes.
     value = ev.one(t.RANDOM_PASSWORD).outputs["result"]
-    assert expiry.inputs["triggers"] == [90, hashlib.sha256(value.encode()).hexdigest()[:12]]
+    assert set_at.inputs["triggers"] == {"value": hashlib.sha256(value.encode()).hexdigest()[:12]}
+    assert ev.of_type(t.TIME_ROTATING) == []
 
 
 def test_no_expiry_and_open_firewall_by_default(dev: Evaluation) -> None:
@@ -215,12 +217,19 @@ def test_monitoring_adds_container_insights_with_entra_auth() -> None:
     assert oms["config"] == {"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"}
 
 
-def test_deployer_gets_rbac_writer_on_the_demo_namespace_only(dev: Evaluation) -> None:
-    cluster, namespace = dev.one(t.CLUSTER), dev.one(t.MANAGED_NAMESPACE)
-    writers = [a for a in dev.of_type(t.ROLE_ASSIGNMENT) if role_guid(a) == t.AKS_RBAC_WRITER]
-    assert len(writers) == 1
-    assert writers[0].inputs["principalId"] == "d3b07384-d9a0-4c9b-8f1e-0a1b2c3d4e5f"  # getClientConfig().objectId
-    assert writers[0].inputs["scope"] == f"{cluster.id}/namespaces/{namespace.outputs['name']}"
+@pytest.mark.parametrize(
+    ("delivery", "role"),
+    [("sdk", t.AKS_RBAC_WRITER), ("csi", t.AKS_RBAC_ADMIN), ("both", t.AKS_RBAC_ADMIN)],
+)
+def test_deployer_gets_one_aks_role_on_the_demo_namespace_only(delivery: str, role: str) -> None:
+    """RBAC Writer holds no data action for custom resources; with a SecretProviderClass to write, the
+    deployer needs RBAC Admin (managedClusters/*), still on the one namespace."""
+    ev = evaluate({"secretDelivery": delivery})
+    cluster, namespace = ev.one(t.CLUSTER), ev.one(t.MANAGED_NAMESPACE)
+    (assignment,) = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if role_guid(a) in (t.AKS_RBAC_WRITER, t.AKS_RBAC_ADMIN)]
+    assert role_guid(assignment) == role
+    assert assignment.inputs["principalId"] == "d3b07384-d9a0-4c9b-8f1e-0a1b2c3d4e5f"  # getClientConfig().objectId
+    assert assignment.inputs["scope"] == f"{cluster.id}/namespaces/{namespace.outputs['name']}"
 
 
 def test_kubernetes_provider_uses_non_interactive_kubelogin_and_waits_for_rbac(dev: Evaluation) -> None:
@@ -253,14 +262,14 @@ def test_keeping_local_accounts_uses_the_admin_kubeconfig_and_grants_nothing() -
     assert ev.one(t.CLUSTER).inputs["disableLocalAccounts"] is False
     assert "listManagedClusterAdminCredentials" in " ".join(ev.invokes)
     assert "kubelogin" not in ev.one(t.K8S_PROVIDER).inputs["kubeconfig"]
-    assert not [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if role_guid(a) == t.AKS_RBAC_WRITER]
+    assert not [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if role_guid(a) in (t.AKS_RBAC_WRITER, t.AKS_RBAC_ADMIN)]
     assert not [c for c in ev.of_type(t.COMMAND) if c.name.endswith("rbac-ready")]
 
 
 # 6. Least privilege across the whole stack.
 def test_no_broad_role_anywhere(dev: Evaluation) -> None:
     granted = {role_guid(a) for a in dev.of_type(t.ROLE_ASSIGNMENT)}
-    assert granted == {t.ACR_PULL, t.KEY_VAULT_SECRETS_USER, t.AKS_RBAC_WRITER}
+    assert granted == {t.ACR_PULL, t.KEY_VAULT_SECRETS_USER, t.AKS_RBAC_ADMIN}  # dev reads with csi too
     assert not granted & {t.OWNER, t.CONTRIBUTOR, t.USER_ACCESS_ADMINISTRATOR, t.AKS_RBAC_CLUSTER_ADMIN}
 
 
@@ -287,13 +296,13 @@ def test_namespace_is_dedicated_and_enforces_restricted_pod_security(dev: Evalua
 
 def test_service_account_does_not_mount_an_api_token(dev: Evaluation) -> None:
     assert dev.one(t.SERVICE_ACCOUNT).inputs["automountServiceAccountToken"] is False
-    pod = dev.one(t.JOB).inputs["spec"]["template"]["spec"]
+    pod = dev.one(t.JOB, t.SDK_JOB).inputs["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
 
 
 # 8. The demo Job.
 def test_job_pod_is_hardened(dev: Evaluation) -> None:
-    pod = dev.one(t.JOB).inputs["spec"]["template"]["spec"]
+    pod = dev.one(t.JOB, t.SDK_JOB).inputs["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] >= 10000
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -315,7 +324,7 @@ def test_job_pod_is_hardened(dev: Evaluation) -> None:
 
 
 def test_job_is_bounded_and_a_green_up_means_it_completed(dev: Evaluation) -> None:
-    job = dev.one(t.JOB)
+    job = dev.one(t.JOB, t.SDK_JOB)
     spec, annotations = job.inputs["spec"], job.inputs["metadata"]["annotations"]
     budget = 600  # the default appRetryBudgetSeconds: Key Vault RBAC can take up to 10 minutes
     (container,) = spec["template"]["spec"]["containers"]
@@ -332,7 +341,7 @@ def test_job_is_bounded_and_a_green_up_means_it_completed(dev: Evaluation) -> No
 
 
 def test_job_deadlines_follow_the_app_retry_budget() -> None:
-    job = evaluate({"appRetryBudgetSeconds": 900}).one(t.JOB)
+    job = evaluate({"appRetryBudgetSeconds": 900}).one(t.JOB, t.SDK_JOB)
     (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["RETRY_BUDGET_SECONDS"] == "900"
@@ -342,7 +351,7 @@ def test_job_deadlines_follow_the_app_retry_budget() -> None:
 
 def test_network_policy_denies_ingress_and_allows_only_dns_and_https_out(dev: Evaluation) -> None:
     policy = dev.one(t.NETWORK_POLICY).inputs["spec"]
-    job_labels = dev.one(t.JOB).inputs["spec"]["template"]["metadata"]["labels"]
+    job_labels = dev.one(t.JOB, t.SDK_JOB).inputs["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= job_labels.items()
     # Ingress listed with no rules: all ingress denied.
     assert policy["policyTypes"] == ["Ingress", "Egress"]
@@ -364,14 +373,25 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
         "registryName",
         "image",
         "jobNamespace",
-        "jobName",
+        "jobNames",
         "jobLogsCommand",
         "getCredentialsCommand",
         "kubeconfig",
     }
     assert set(dev.exports) == expected
     assert dev.secret_exports == {"kubeconfig"}
-    assert dev.exports["jobLogsCommand"] == "kubectl logs --namespace workload-identity-demo job/read-keyvault-secret"
+    assert dev.exports["jobNames"] == ["read-keyvault-secret", "read-keyvault-secret-file"]
+    # One command for both Jobs: their pods carry the part-of label, and each line names its pod.
+    selector = "app.kubernetes.io/part-of=workload-identity-demo"
+    assert (
+        dev.exports["jobLogsCommand"]
+        == f"kubectl logs --namespace workload-identity-demo --selector {selector} --prefix"
+    )
+    for job in dev.of_type(t.JOB):
+        assert (
+            job.inputs["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/part-of"]
+            == "workload-identity-demo"
+        )
     # Whatever subscription `az` has selected: the one the stack is in.
     assert dev.exports["getCredentialsCommand"] == (
         f"az aks get-credentials --subscription {SUBSCRIPTION_ID} --resource-group rg-wid-dev --name aks-wid-dev"

@@ -40,6 +40,9 @@ NON_DEFAULT: dict[str, dict[str, Any]] = {
     "secretName": {"secretName": "team-secret"},
     "secretContentType": {"secretContentType": "text/plain"},
     "secretExpiryDays": {"secretExpiryDays": 30},
+    "secretRotationDays": {"secretRotationDays": 20},
+    "secretDelivery": {"secretDelivery": "csi"},
+    "csiRotationPollInterval": {"csiRotationPollInterval": "5m"},
     "namespace": {"namespace": "team-a"},
     "serviceAccountName": {"serviceAccountName": "vault-reader-2"},
     "imageBuilder": {"imageBuilder": "docker"},
@@ -86,7 +89,7 @@ def test_the_secret_value_and_its_fingerprint_stay_secret_on_every_path(source: 
     fingerprint = hashlib.sha256(value.encode()).hexdigest()[:12]
     # Not vacuous: the value reaches the vault and the fingerprint reaches the Job.
     assert ev.one(t.SECRET).inputs["properties"]["value"] == value
-    assert fingerprint in json.dumps(ev.one(t.JOB).inputs)
+    assert fingerprint in json.dumps(ev.one(t.JOB, t.SDK_JOB).inputs)
     leaks = [
         f"{r.name} {where}{path}"
         for r in ev.resources
@@ -98,4 +101,4 @@ def test_the_secret_value_and_its_fingerprint_stay_secret_on_every_path(source: 
         if key not in ev.secret_exports:
             assert not plain_occurrences(exported, {value, fingerprint}), key
     if expiry_days:
-        assert is_secret(ev.named("secret-store-expiry").raw_inputs["triggers"]), "renewal is keyed on the fingerprint"
+        assert is_secret(ev.one(t.TIME_STATIC).raw_inputs["triggers"]), "renewal is keyed on the fingerprint"

@@ -20,7 +20,7 @@ def _job_container(job: Registered) -> dict:
 def check_federation(ev: Evaluation) -> None:
     """Issuer, subject and audience of the federated credential match the cluster and the Job's ServiceAccount."""
     fic, cluster = ev.one(t.FEDERATED_CREDENTIAL), ev.one(t.CLUSTER)
-    sa, job, identity = ev.one(t.SERVICE_ACCOUNT), ev.one(t.JOB), ev.one(t.IDENTITY)
+    sa, job, identity = ev.one(t.SERVICE_ACCOUNT), ev.one(t.JOB, t.SDK_JOB), ev.one(t.IDENTITY)
     issuer = cluster.outputs["oidcIssuerProfile"]["issuerURL"]
     assert fic.inputs["issuer"] == issuer, "AADSTS700211: issuer differs from the cluster's OIDC issuer (verbatim)"
     pod_sa = job.inputs["spec"]["template"]["spec"]["serviceAccountName"]
@@ -35,17 +35,18 @@ def check_federation(ev: Evaluation) -> None:
 
 
 def check_namespace(ev: Evaluation) -> None:
-    namespace = ev.one(t.MANAGED_NAMESPACE).outputs["name"]
-    for kind in (t.SERVICE_ACCOUNT, t.JOB, t.NETWORK_POLICY):
-        assert ev.one(kind).inputs["metadata"]["namespace"] == namespace, f"{kind} is outside the demo namespace"
-    provider = ev.one(t.K8S_PROVIDER)
-    for kind in (t.SERVICE_ACCOUNT, t.JOB, t.NETWORK_POLICY):
-        assert ev.one(kind).provider.startswith(provider.urn), f"{kind} does not use the stack's cluster provider"
+    """Every Kubernetes object in the demo namespace, through the stack's own provider."""
+    namespace, provider = ev.one(t.MANAGED_NAMESPACE).outputs["name"], ev.one(t.K8S_PROVIDER)
+    objects = [r for r in ev.custom_resources() if r.type.startswith("kubernetes:")]
+    assert {r.type for r in objects} >= {t.SERVICE_ACCOUNT, t.JOB, t.NETWORK_POLICY}
+    for resource in objects:
+        assert resource.inputs["metadata"]["namespace"] == namespace, f"{resource.name} is outside the demo namespace"
+        assert resource.provider.startswith(provider.urn), f"{resource.name} does not use the stack's cluster provider"
 
 
 def check_service_account_and_pod_label(ev: Evaluation) -> None:
     """The webhook mutates the pod only with the label; it injects the client id from the annotation."""
-    sa, identity, job = ev.one(t.SERVICE_ACCOUNT), ev.one(t.IDENTITY), ev.one(t.JOB)
+    sa, identity, job = ev.one(t.SERVICE_ACCOUNT), ev.one(t.IDENTITY), ev.one(t.JOB, t.SDK_JOB)
     annotation = sa.inputs["metadata"].get("annotations", {}).get("azure.workload.identity/client-id")
     assert annotation == identity.outputs["clientId"], "ServiceAccount client-id annotation is not the identity's"
     labels = job.inputs["spec"]["template"]["metadata"]["labels"]
@@ -71,7 +72,7 @@ def check_roles(ev: Evaluation) -> None:
 
 def check_job_inputs(ev: Evaluation, secret_value: str) -> None:
     """The Job reads this vault's secret and knows what it should find; its image is this build's."""
-    job, vault, secret = ev.one(t.JOB), ev.one(t.VAULT), ev.one(t.SECRET)
+    job, vault, secret = ev.one(t.JOB, t.SDK_JOB), ev.one(t.VAULT), ev.one(t.SECRET)
     container = _job_container(job)
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["VAULT_URL"] == vault.outputs["properties"]["vaultUri"], "the Job reads another vault"
@@ -88,7 +89,7 @@ def check_job_inputs(ev: Evaluation, secret_value: str) -> None:
 
 def check_job_waits_for_the_chain(ev: Evaluation) -> None:
     """Explicit dependencies: the Job never starts before federation, both grants, the secret and the image."""
-    job = ev.one(t.JOB)
+    job = ev.one(t.JOB, t.SDK_JOB)
     roles = {a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]: a for a in ev.of_type(t.ROLE_ASSIGNMENT)}
     builds = [r for r in ev.resources if r.type in (t.COMMAND, t.DOCKER_IMAGE) and r.name.startswith("app-image-")]
     build = next(b for b in builds if not b.name.endswith("registry-token"))

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Waits until the API server serves RESOURCE (e.g. secretproviderclasses) in GROUP_VERSION (e.g.
+# secrets-store.csi.x-k8s.io/v1): an AKS add-on installs its CRDs after ARM reports the add-on
+# enabled, and pulumi-kubernetes gives a missing kind only about 30 s before failing the create.
+# Reads API discovery only, which every signed-in user may (the deployer cannot read CRDs).
+# Input: the kubeconfig on stdin. Env: GROUP_VERSION, RESOURCE, HINT (what installs it),
+# TIMEOUT_SECONDS (default 600), FIRST_DELAY_SECONDS (default 5; doubles up to 40).
+set -eu
+
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "error: 'kubectl' is not on PATH; it is needed to reach the AKS API. Install it: az aks install-cli" >&2
+  exit 127
+fi
+
+kubeconfig=$(mktemp)
+errors=$(mktemp)
+trap 'rm -f "$kubeconfig" "$errors"' EXIT
+cat >"$kubeconfig"
+
+deadline=$(($(date +%s) + ${TIMEOUT_SECONDS:-600}))
+delay=${FIRST_DELAY_SECONDS:-5}
+while :; do
+  if kubectl --kubeconfig "$kubeconfig" get --raw "/apis/$GROUP_VERSION" 2>"$errors" |
+    grep -q "\"name\" *: *\"$RESOURCE\""; then
+    echo "the API server serves $RESOURCE in $GROUP_VERSION"
+    exit 0
+  fi
+  reason=$(tail -n 1 "$errors")
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "error: after ${TIMEOUT_SECONDS:-600}s the API server still does not serve $RESOURCE in $GROUP_VERSION${reason:+: $reason}" >&2
+    echo "${HINT:-Check that what installs it is running.}" >&2
+    exit 1
+  fi
+  echo "waiting for $RESOURCE in $GROUP_VERSION${reason:+ ($reason)}; retrying in ${delay}s" >&2
+  sleep "$delay"
+  if [ "$delay" -lt 40 ]; then delay=$((delay * 2)); fi
+done

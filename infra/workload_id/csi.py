@@ -1,0 +1,100 @@
+"""The secret as a file: a SecretProviderClass for the AKS Secrets Store CSI driver add-on, in workload
+identity mode, and the pod volume that mounts it.
+
+The driver's Azure provider signs in as the pod: the kubelet hands it a token for the pod's ServiceAccount
+with the audience api://AzureADTokenExchange, which it exchanges for the identity named by `clientID`. So
+the same federated credential and role serve both delivery modes, and the pod needs no webhook label.
+(secrets-store-csi-driver-provider-azure: pkg/provider/provider.go, pkg/auth/auth.go; the Azure docs'
+workload-identity-mode page.)
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_command as command
+import pulumi_kubernetes as k8s
+
+from .paths import script
+
+API_GROUP = "secrets-store.csi.x-k8s.io"
+API_VERSION = f"{API_GROUP}/v1"
+RESOURCE = "secretproviderclasses"
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+CLASS_NAME = "keyvault-demo-secret"
+MOUNT_PATH = "/mnt/secrets-store"
+VOLUME_NAME = "secrets-store"
+# How long the add-on may take to serve its kind after ARM reports it enabled.
+KIND_WAIT_SECONDS = 600
+
+
+def objects_parameter(secret_name: str) -> str:
+    """The provider's `objects` parameter: a YAML document whose `array` holds one YAML document per
+    object (pkg/provider/types StringArray, KeyVaultObject). objectVersion empty: the latest version."""
+    return f'array:\n  - |\n    objectName: {secret_name}\n    objectType: secret\n    objectVersion: ""\n'
+
+
+class SecretProviderClass(pulumi.ComponentResource):
+    """The class the CSI volume names, created only once the API server serves its kind."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        namespace: str,
+        client_id: pulumi.Input[str],
+        tenant_id: pulumi.Input[str],
+        vault_name: pulumi.Input[str],
+        secret_name: pulumi.Input[str],
+        kubeconfig: pulumi.Input[str],
+        wait_after: list[pulumi.Resource],
+        provider: k8s.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("workloadid:kubernetes:SecretProviderClass", name, None, opts)
+        # The add-on installs the CRD after ARM reports it enabled, and pulumi-kubernetes retries a kind it
+        # does not know for only about 30 s (provider/pkg/await/await.go, Creation: WithMaxRetries(5)).
+        self.kind_ready = command.local.Command(
+            f"{name}-kind-ready",
+            create=script("wait-for-api-resource.sh"),
+            environment={
+                "GROUP_VERSION": API_VERSION,
+                "RESOURCE": RESOURCE,
+                "TIMEOUT_SECONDS": str(KIND_WAIT_SECONDS),
+                "HINT": "Check the add-on: az aks show --query addonProfiles.azureKeyvaultSecretsProvider; "
+                "kubectl get pods -n kube-system -l app=secrets-store-csi-driver",
+            },
+            stdin=kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=wait_after),
+        )
+        self.secret_provider_class = k8s.apiextensions.CustomResource(
+            name,
+            api_version=API_VERSION,
+            kind="SecretProviderClass",
+            metadata={"name": CLASS_NAME, "namespace": namespace},
+            spec={
+                "provider": "azure",
+                "parameters": {
+                    # Workload identity: the pod's own federated token, exchanged for this client id.
+                    "usePodIdentity": "false",
+                    "clientID": client_id,
+                    "keyvaultName": vault_name,
+                    # tenantID: the provider's spelling since v1.2 ("tenantId is deprecated").
+                    "tenantID": tenant_id,
+                    "objects": pulumi.Output.from_input(secret_name).apply(objects_parameter),
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.kind_ready]),
+        )
+        self.register_outputs({"name": CLASS_NAME})
+
+    @staticmethod
+    def volume() -> k8s.core.v1.VolumeArgsDict:
+        """The pod volume: read-only, as the driver requires ("Readonly is not true in request")."""
+        return {
+            "name": VOLUME_NAME,
+            "csi": {"driver": CSI_DRIVER, "read_only": True, "volume_attributes": {"secretProviderClass": CLASS_NAME}},
+        }
+
+    @staticmethod
+    def mount() -> k8s.core.v1.VolumeMountArgsDict:
+        return {"name": VOLUME_NAME, "mount_path": MOUNT_PATH, "read_only": True}

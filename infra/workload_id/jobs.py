@@ -1,0 +1,125 @@
+"""The demo's Jobs: one hardened pod that runs the app once and proves what it read, in either delivery mode."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# Beyond the app's retry budget: time to schedule, pull the image and start (and, for a CSI mount,
+# the kubelet's retries while a new role assignment propagates).
+JOB_STARTUP_ALLOWANCE_SECONDS = 180
+# Beyond the Job's own deadline: Pulumi gives up only after Kubernetes has.
+AWAIT_MARGIN_SECONDS = 120
+# Long enough to read the logs for a day; afterwards Kubernetes removes the Job (the next `up`, which
+# refreshes first, notices and runs it again, re-checking the chain).
+JOB_TTL_SECONDS_AFTER_FINISHED = 86400
+APP_USER = 10001
+
+
+@dataclass(frozen=True)
+class JobTimeouts:
+    active_deadline_seconds: int
+    await_timeout_seconds: int
+
+    @classmethod
+    def for_retry_budget(cls, retry_budget_seconds: int) -> JobTimeouts:
+        deadline = retry_budget_seconds + JOB_STARTUP_ALLOWANCE_SECONDS
+        return cls(active_deadline_seconds=deadline, await_timeout_seconds=deadline + AWAIT_MARGIN_SECONDS)
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    """What differs between the Jobs: who the pod is, what it is told and what it mounts."""
+
+    labels: Mapping[str, str]
+    pod_labels: Mapping[str, str]
+    env: Mapping[str, pulumi.Input[str]]
+    volumes: Sequence[k8s.core.v1.VolumeArgsDict] = ()
+    mounts: Sequence[k8s.core.v1.VolumeMountArgsDict] = ()
+
+
+def reader_job(
+    name: str,
+    *,
+    job_name: str,
+    namespace: str,
+    service_account_name: str,
+    image: pulumi.Input[str],
+    pod: PodSpec,
+    timeouts: JobTimeouts,
+    opts: pulumi.ResourceOptions,
+) -> k8s.batch.v1.Job:
+    """A Job whose completion means the secret was read: `pulumi up` waits for it, and a failure fails the up."""
+    return k8s.batch.v1.Job(
+        name,
+        metadata={
+            "name": job_name,
+            "namespace": namespace,
+            "labels": dict(pod.labels),
+            "annotations": {
+                # A green `pulumi up` means the Job completed, i.e. the secret was read.
+                "pulumi.com/timeoutSeconds": str(timeouts.await_timeout_seconds),
+                # A Job that failed is replaced on the next `up`, not waited on again.
+                "pulumi.com/replaceUnready": "true",
+            },
+        },
+        spec={
+            "backoff_limit": 2,
+            "active_deadline_seconds": timeouts.active_deadline_seconds,
+            "ttl_seconds_after_finished": JOB_TTL_SECONDS_AFTER_FINISHED,
+            # The app retries what is transient; a failed run means a broken wire, so do not
+            # run it again - unless the node went away under it.
+            "pod_failure_policy": {
+                "rules": [
+                    {"action": "Ignore", "on_pod_conditions": [{"type": "DisruptionTarget", "status": "True"}]},
+                    {"action": "FailJob", "on_exit_codes": {"operator": "NotIn", "values": [0]}},
+                ]
+            },
+            "template": {
+                "metadata": {"labels": {**pod.labels, **pod.pod_labels}},
+                "spec": _pod_spec(service_account_name, image, pod),
+            },
+        },
+        # The name is fixed, so a replacement must delete the old Job first.
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
+    )
+
+
+def _pod_spec(service_account_name: str, image: pulumi.Input[str], pod: PodSpec) -> k8s.core.v1.PodSpecArgsDict:
+    return {
+        "service_account_name": service_account_name,
+        # No Kubernetes API token: the webhook (SDK) or the kubelet (CSI) asks for the Entra-bound one itself.
+        "automount_service_account_token": False,
+        "restart_policy": "Never",
+        "security_context": {
+            "run_as_non_root": True,
+            "run_as_user": APP_USER,
+            "run_as_group": APP_USER,
+            "fs_group": APP_USER,
+            "seccomp_profile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": "app",
+                "image": image,
+                "image_pull_policy": "IfNotPresent",
+                "env": [{"name": key, "value": value} for key, value in pod.env.items()],
+                "security_context": {
+                    "allow_privilege_escalation": False,
+                    "privileged": False,
+                    "read_only_root_filesystem": True,
+                    "run_as_non_root": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+                "resources": {
+                    "requests": {"cpu": "50m", "memory": "64Mi"},
+                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                },
+                "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}, *pod.mounts],
+            }
+        ],
+        "volumes": [{"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}, *pod.volumes],
+    }
