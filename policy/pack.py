@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import csi_rules
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -37,6 +38,11 @@ STACK_RULES: dict[str, tuple[StackRule, str]] = {
     "workload-identity-pods": (
         wiring_rules.workload_pods,
         "Labelled pods run as a federated ServiceAccount outside kube-system, and such pods are labelled.",
+    ),
+    "workload-identity-secret-provider-class": (
+        csi_rules.secret_provider_classes,
+        "A SecretProviderClass signs in (tenantID, not tenantId) as a federated identity its pods run as, and "
+        "reads a vault and secret of the stack.",
     ),
     "workload-identity-key-vault-roles": (
         role_rules.key_vault_data_roles,

@@ -128,6 +128,20 @@ def _client_ids(resources: Sequence[PolicyResource]) -> dict[str, str] | None:
     return None if None in ids else ids
 
 
+def federated_service_accounts_by_client_id(
+    resources: Sequence[PolicyResource],
+) -> dict[str, set[tuple[str, str]]] | None:
+    """client id -> (namespace, name) of each ServiceAccount its identity's credentials trust; None if unknown."""
+    identities, trusted = _client_ids(resources), _subjects_by_identity(resources)
+    if identities is None or trusted is None:
+        return None
+    found: dict[str, set[tuple[str, str]]] = {}
+    for client_id, urn in identities.items():
+        subjects = [s.split(":") for s in trusted.get(urn, set())]
+        found[client_id] = {(s[2], s[3]) for s in subjects if len(s) == 4 and s[:2] == ["system", "serviceaccount"]}
+    return {client_id: accounts for client_id, accounts in found.items() if accounts}
+
+
 def kubelet_principals(resources: Sequence[PolicyResource]) -> tuple[set[str], bool]:
     ids = [value(c.props, "identityProfile", "kubeletidentity", "objectId") for c in of_type(resources, CLUSTER)]
     return {i for i in ids if i}, None not in ids

@@ -3,12 +3,22 @@ exactly as the Job would run it, in the pod the workload identity webhook would 
 end-to-end tests (tests/test_end_to_end.py) and the rehearsal (scripts/rehearse.sh).
 
 pod -> projected ServiceAccount token -> Entra ID federated credential -> access token -> Key Vault
+
+The file Job's chain: the kubelet's token for the pod's ServiceAccount -> the CSI driver's Azure provider
+(tests/fakes/csi/driver.py), signed in as the SecretProviderClass's client id -> Key Vault -> a file in the
+pod's volume -> the app in file mode.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import yaml
+
 from tests.fakes import FakeAzure, RunResult, base_env
 from tests.fakes.azure import FAST_RETRY_ENV
+from tests.fakes.entra import AUTHORITY_HOST
 from tests.stack import constants as t
 from tests.stack.harness import Evaluation
 
@@ -70,6 +80,53 @@ def run_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
     return azure.run(env)
 
 
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+# Its own directory: run as a script, its folder leads sys.path, and tests/fakes/azure.py would shadow azure.
+CSI_DRIVER_SCRIPT = Path(__file__).parent / "fakes" / "csi" / "driver.py"
+
+
+def run_file_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
+    """Mount the file Job's CSI volume as the driver would, then run the app in file mode on it. A failed
+    mount is returned as the driver's result: the pod would never start."""
+    job = ev.one(t.JOB, t.FILE_JOB).inputs
+    namespace, pod = job["metadata"]["namespace"], job["spec"]["template"]
+    (volume,) = [v for v in pod["spec"]["volumes"] if v.get("csi", {}).get("driver") == CSI_DRIVER]
+    assert volume["csi"]["readOnly"] is True, "the driver refuses a writable mount"
+    class_name = volume["csi"]["volumeAttributes"]["secretProviderClass"]
+    # The driver looks the class up in the pod's namespace.
+    classes = [
+        c.inputs
+        for c in ev.of_type(t.SECRET_PROVIDER_CLASS)
+        if (c.inputs["metadata"]["name"], c.inputs["metadata"]["namespace"]) == (class_name, namespace)
+    ]
+    assert classes, f"SecretProviderClass {namespace}/{class_name} not found: the mount fails"
+    parameters = classes[0]["spec"]["parameters"]
+    objects = [yaml.safe_load(doc) for doc in yaml.safe_load(parameters["objects"])["array"]]
+    mount = Path(tempfile.mkdtemp(dir=azure.workdir))
+    env = {**base_env(azure.workdir), **azure.network_env()}
+    env |= {
+        "CLIENT_ID": parameters.get("clientID", ""),
+        # The provider reads tenantID, then the deprecated tenantId (pkg/provider/types/parameters.go GetTenantID).
+        "TENANT_ID": parameters.get("tenantID") or parameters.get("tenantId", ""),
+        "KEYVAULT_NAME": parameters["keyvaultName"],
+        "OBJECT_NAMES": ",".join(o["objectName"] for o in objects),
+        # The kubelet's token for the pod's own ServiceAccount; no webhook, no label needed.
+        "POD_TOKEN_FILE": str(azure.project_token(namespace, pod["spec"]["serviceAccountName"])),
+        "AUTHORITY_HOST": AUTHORITY_HOST,
+        "MOUNT_DIR": str(mount),
+    }
+    mounted = azure.run(env, script=CSI_DRIVER_SCRIPT)
+    if mounted.returncode != 0:
+        return mounted
+    ((mount_path, _),) = [
+        (m["mountPath"], m) for m in pod["spec"]["containers"][0]["volumeMounts"] if m["name"] == volume["name"]
+    ]
+    (container,) = pod["spec"]["containers"]
+    app_env = {e["name"]: e["value"] for e in container["env"]}
+    app_env["SECRET_FILE"] = app_env["SECRET_FILE"].replace(mount_path, str(mount), 1)
+    return azure.run({**base_env(azure.workdir), **app_env})
+
+
 # Each cut wire, the exit code the app gives for its symptom (app/README.md), and what it says.
 EXPECTED_FAILURE = {
     "issuer without trailing slash": (4, "AADSTS700211"),
@@ -82,4 +139,14 @@ EXPECTED_FAILURE = {
     "pod label key typo": (3, "azure.workload.identity/use"),
     "Secrets User on another principal": (5, "ForbiddenByRbac"),
     "Secrets User role GUID": (5, "ForbiddenByRbac"),
+}
+
+# Each cut of the file Job's chain, and what the driver's mount fails with (the pod never starts) or, once
+# mounted, the app's exit code. The deprecated tenantId still works (the provider falls back to it): only the
+# wiring check and the policy catch it.
+EXPECTED_FILE_FAILURE = {
+    "class signs in as another identity": ("mount", "AADSTS700016"),
+    "class names another vault": ("mount", "ServiceRequestError"),
+    "class names another secret": ("mount", "HTTP 403"),
+    "file Job runs as the default ServiceAccount": ("mount", "AADSTS70021"),
 }

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.chain import EXPECTED_FAILURE, deploy, run_job
+from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE, deploy, run_file_job, run_job
 from tests.fakes import FakeAzure, RunResult
 from tests.fakes.fixtures import fake_azure_factory, fake_ca, fake_signing_keys
 from tests.stack import constants as t
@@ -34,6 +34,59 @@ def deployed(fake_azure_factory: Callable[..., FakeAzure]) -> Callable[[Evaluati
         return run_job(ev, azure)
 
     return run
+
+
+@pytest.fixture
+def deployed_file_job(fake_azure_factory: Callable[..., FakeAzure]) -> Callable[[Evaluation], RunResult]:
+    def run(ev: Evaluation) -> RunResult:
+        issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+        azure = fake_azure_factory(tenant_id=TENANT_ID, oidc_issuer_url=issuer)
+        deploy(ev, azure)
+        return run_file_job(ev, azure)
+
+    return run
+
+
+@pytest.mark.parametrize("secrets", [{}, {"secretValue": "configured-value-42"}], ids=["generated", "configured"])
+def test_the_file_job_reads_the_file_the_csi_driver_mounts(
+    deployed_file_job: Callable[[Evaluation], RunResult], secrets: dict[str, str]
+) -> None:
+    ev = evaluate({"secretDelivery": "csi"}, secrets=secrets)
+    result = deployed_file_job(ev)
+    assert result.returncode == 0, result.stderr
+    env = {
+        e["name"]: e["value"]
+        for e in ev.one(t.JOB, t.FILE_JOB).inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    (line,) = result.stdout_lines
+    assert line.startswith("OK file=")
+    assert line.endswith(f"/{ev.one(t.SECRET).inputs['secretName']} fingerprint={env['EXPECTED_SECRET_FINGERPRINT']}")
+
+
+@pytest.mark.parametrize("cut", list(EXPECTED_FILE_FAILURE))
+def test_a_cut_wire_of_the_file_chain_fails_the_mount(
+    monkeypatch: pytest.MonkeyPatch, deployed_file_job: Callable[[Evaluation], RunResult], cut: str
+) -> None:
+    apply_cut, _ = CUTS[cut]
+    apply_cut(monkeypatch)
+    result = deployed_file_job(evaluate())
+    stage, symptom = EXPECTED_FILE_FAILURE[cut]
+    assert stage == "mount"
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("csi mount failed: "), result.stderr
+    assert symptom in result.stderr
+    assert result.stdout == ""
+
+
+def test_the_deprecated_tenant_key_still_mounts_so_only_the_wiring_check_catches_it(
+    monkeypatch: pytest.MonkeyPatch, deployed_file_job: Callable[[Evaluation], RunResult]
+) -> None:
+    apply_cut, check = CUTS["class uses the deprecated tenantId key"]
+    apply_cut(monkeypatch)
+    ev = evaluate()
+    assert deployed_file_job(ev).returncode == 0
+    with pytest.raises(AssertionError, match="deprecated"):
+        check(ev)
 
 
 @pytest.mark.parametrize("builder", ["acr", "docker"])

@@ -57,6 +57,12 @@ POLICY_OF_CUT: dict[str, str | None] = {
     "Job does not wait for the role assignments": None,
     "Job does not wait for the secret": None,
     "Job does not wait for the image build": None,
+    "class signs in as another identity": "workload-identity-secret-provider-class",
+    "class uses the deprecated tenantId key": "workload-identity-secret-provider-class",
+    "class names another vault": "workload-identity-secret-provider-class",
+    "class names another secret": "workload-identity-secret-provider-class",
+    "file Job runs as the default ServiceAccount": "workload-identity-secret-provider-class",
+    "file Job does not wait for the class": None,
 }
 
 
@@ -135,7 +141,7 @@ def test_each_cut_wire_fails_the_policy_that_names_it(monkeypatch: pytest.Monkey
     names = {r.name for r in ev.resources}
     for message in violations[expected]:  # the resource, the error it prevents, the fix
         assert message.split(":", 1)[0] in names, message
-        assert re.search(r"AADSTS\d+|\b40[13]\b|exit \d|least privilege", message), message
+        assert re.search(r"AADSTS\d+|\b40[13]\b|exit \d|least privilege|FailedMount", message), message
         assert "Fix: " in message, message
 
 

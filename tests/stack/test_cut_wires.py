@@ -122,6 +122,44 @@ def acr_pull_on_identity(name: str, kw: dict) -> None:
         kw["principal_id"] = "11111111-2222-3333-4444-555555555555"
 
 
+def class_parameters(edit: Callable[[dict], None]) -> Callable[[str, dict], None]:
+    """Edit the SecretProviderClass's parameters (the CustomResource's spec)."""
+
+    def apply(name: str, kw: dict) -> None:
+        if kw.get("kind") == "SecretProviderClass":
+            spec = dict(kw["spec"])
+            spec["parameters"] = dict(spec["parameters"])
+            edit(spec["parameters"])
+            kw["spec"] = spec
+
+    return apply
+
+
+def another_client_id(parameters: dict) -> None:
+    parameters["clientID"] = "11111111-2222-3333-4444-555555555555"
+
+
+def deprecated_tenant_key(parameters: dict) -> None:
+    parameters["tenantId"] = parameters.pop("tenantID")
+
+
+def another_vault(parameters: dict) -> None:
+    parameters["keyvaultName"] = "kv-someone-else"
+
+
+def another_secret(parameters: dict) -> None:
+    parameters["objects"] = "array:\n  - |\n    objectName: other-secret\n    objectType: secret\n"
+
+
+def file_job_only(edit: Callable[[dict], None]) -> Callable[[str, dict], None]:
+    apply = job_edit(edit)
+    return lambda name, kw: apply(name, kw) if name == "demo-file-job" else None
+
+
+def only_named(job_name: str, edit: Callable[[str, dict], None]) -> Callable[[str, dict], None]:
+    return lambda name, kw: edit(name, kw) if name == job_name else None
+
+
 CUTS: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], Callable[[Evaluation], None]]] = {
     "issuer without trailing slash": (
         lambda mp: tamper(mp, managedidentity, "FederatedIdentityCredential", strip_trailing_slash),
@@ -191,6 +229,31 @@ CUTS: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], Callable[[Evaluation
     ),
     "Job does not wait for the image build": (
         lambda mp: tamper(mp, k8s.batch.v1, "Job", both(job_edit(plain_image), drop_dependency("Command"))),
+        wiring.check_job_waits_for_the_chain,
+    ),
+    # The file Job's chain (secretDelivery csi; dev reads both ways).
+    "class signs in as another identity": (
+        lambda mp: tamper(mp, k8s.apiextensions, "CustomResource", class_parameters(another_client_id)),
+        wiring.check_secret_provider_class,
+    ),
+    "class uses the deprecated tenantId key": (
+        lambda mp: tamper(mp, k8s.apiextensions, "CustomResource", class_parameters(deprecated_tenant_key)),
+        wiring.check_secret_provider_class,
+    ),
+    "class names another vault": (
+        lambda mp: tamper(mp, k8s.apiextensions, "CustomResource", class_parameters(another_vault)),
+        wiring.check_secret_provider_class,
+    ),
+    "class names another secret": (
+        lambda mp: tamper(mp, k8s.apiextensions, "CustomResource", class_parameters(another_secret)),
+        wiring.check_secret_provider_class,
+    ),
+    "file Job runs as the default ServiceAccount": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", file_job_only(run_as_default_service_account)),
+        wiring.check_federation,
+    ),
+    "file Job does not wait for the class": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", only_named("demo-file-job", drop_dependency("CustomResource"))),
         wiring.check_job_waits_for_the_chain,
     ),
 }

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
+import yaml
+
 from tests.stack import constants as t
 from tests.stack.harness import Evaluation, Registered, is_secret
 
@@ -18,17 +20,20 @@ def _job_container(job: Registered) -> dict:
 
 
 def check_federation(ev: Evaluation) -> None:
-    """Issuer, subject and audience of the federated credential match the cluster and the Job's ServiceAccount."""
+    """Issuer, subject and audience of the federated credential match the cluster and every Job's ServiceAccount
+    (the SDK Job's token comes from the webhook, the file Job's from the kubelet for the CSI driver)."""
     fic, cluster = ev.one(t.FEDERATED_CREDENTIAL), ev.one(t.CLUSTER)
-    sa, job, identity = ev.one(t.SERVICE_ACCOUNT), ev.one(t.JOB, t.SDK_JOB), ev.one(t.IDENTITY)
+    sa, identity = ev.one(t.SERVICE_ACCOUNT), ev.one(t.IDENTITY)
     issuer = cluster.outputs["oidcIssuerProfile"]["issuerURL"]
     assert fic.inputs["issuer"] == issuer, "AADSTS700211: issuer differs from the cluster's OIDC issuer (verbatim)"
-    pod_sa = job.inputs["spec"]["template"]["spec"]["serviceAccountName"]
-    job_ns = job.inputs["metadata"]["namespace"]
-    assert pod_sa == sa.outputs["metadata"]["name"], "the Job does not run as the federated ServiceAccount"
-    assert job_ns == sa.outputs["metadata"]["namespace"], "the Job is not in the ServiceAccount's namespace"
-    expected_subject = f"system:serviceaccount:{job_ns}:{pod_sa}"
-    assert fic.inputs["subject"] == expected_subject, "AADSTS70021: subject is not the Job's ServiceAccount"
+    assert ev.of_type(t.JOB), "no Job reads the secret"
+    for job in ev.of_type(t.JOB):
+        pod_sa = job.inputs["spec"]["template"]["spec"]["serviceAccountName"]
+        job_ns = job.inputs["metadata"]["namespace"]
+        assert pod_sa == sa.outputs["metadata"]["name"], f"{job.name} does not run as the federated ServiceAccount"
+        assert job_ns == sa.outputs["metadata"]["namespace"], f"{job.name} is not in the ServiceAccount's namespace"
+        expected_subject = f"system:serviceaccount:{job_ns}:{pod_sa}"
+        assert fic.inputs["subject"] == expected_subject, f"AADSTS70021: subject is not {job.name}'s ServiceAccount"
     assert fic.inputs["audiences"] == ["api://AzureADTokenExchange"], "AADSTS70021: wrong audience"
     assert fic.inputs["resourceName"] == identity.outputs["name"], "the credential federates another identity"
     assert fic.inputs["resourceGroupName"] == ev.one(t.RESOURCE_GROUP).outputs["name"]
@@ -46,11 +51,12 @@ def check_namespace(ev: Evaluation) -> None:
 
 def check_service_account_and_pod_label(ev: Evaluation) -> None:
     """The webhook mutates the pod only with the label; it injects the client id from the annotation."""
-    sa, identity, job = ev.one(t.SERVICE_ACCOUNT), ev.one(t.IDENTITY), ev.one(t.JOB, t.SDK_JOB)
+    sa, identity = ev.one(t.SERVICE_ACCOUNT), ev.one(t.IDENTITY)
     annotation = sa.inputs["metadata"].get("annotations", {}).get("azure.workload.identity/client-id")
     assert annotation == identity.outputs["clientId"], "ServiceAccount client-id annotation is not the identity's"
-    labels = job.inputs["spec"]["template"]["metadata"]["labels"]
-    assert labels.get("azure.workload.identity/use") == "true", "pod lacks azure.workload.identity/use=true"
+    for job in [j for j in ev.of_type(t.JOB) if j.name == t.SDK_JOB]:  # the file Job's token comes from the kubelet
+        labels = job.inputs["spec"]["template"]["metadata"]["labels"]
+        assert labels.get("azure.workload.identity/use") == "true", "pod lacks azure.workload.identity/use=true"
 
 
 def check_roles(ev: Evaluation) -> None:
@@ -88,8 +94,8 @@ def check_job_inputs(ev: Evaluation, secret_value: str) -> None:
 
 
 def check_job_waits_for_the_chain(ev: Evaluation) -> None:
-    """Explicit dependencies: the Job never starts before federation, both grants, the secret and the image."""
-    job = ev.one(t.JOB, t.SDK_JOB)
+    """Explicit dependencies: no Job starts before federation, both grants, the secret and the image; the file
+    Job not before its SecretProviderClass, nor that before the API server serves the kind."""
     roles = {a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]: a for a in ev.of_type(t.ROLE_ASSIGNMENT)}
     builds = [r for r in ev.resources if r.type in (t.COMMAND, t.DOCKER_IMAGE) and r.name.startswith("app-image-")]
     build = next(b for b in builds if not b.name.endswith("registry-token"))
@@ -100,8 +106,54 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
         "secret": ev.one(t.SECRET),
         "image build": build,
     }
-    for what, resource in needed.items():
-        assert resource.urn in job.dependencies, f"the Job does not wait for the {what}"
+    for job in ev.of_type(t.JOB):
+        for what, resource in needed.items():
+            assert resource.urn in job.dependencies, f"{job.name} does not wait for the {what}"
+    for spc in ev.of_type(t.SECRET_PROVIDER_CLASS):
+        file_job = ev.one(t.JOB, t.FILE_JOB)
+        assert spc.urn in file_job.dependencies, "the file Job does not wait for its SecretProviderClass"
+        kind_ready = ev.named("secret-provider-class-kind-ready")
+        assert kind_ready.urn in spc.dependencies, "the class is created before the API server serves its kind"
+        assert ev.one(t.CLUSTER).urn in kind_ready.dependencies, "the kind wait does not follow the add-on's enabling"
+
+
+def check_secret_provider_class(ev: Evaluation) -> None:
+    """Each file Job mounts, read-only, a class in its namespace that reads this vault's secret as the federated
+    identity; the app reads the file the driver writes for it."""
+    for job in ev.of_type(t.JOB):
+        pod = job.inputs["spec"]["template"]["spec"]
+        for volume in [v for v in pod["volumes"] if "csi" in v]:
+            _check_csi_volume(ev, job, volume)
+
+
+def _check_csi_volume(ev: Evaluation, job: Registered, volume: dict) -> None:
+    identity, vault, secret = ev.one(t.IDENTITY), ev.one(t.VAULT), ev.one(t.SECRET)
+    pod = job.inputs["spec"]["template"]["spec"]
+    assert volume["csi"]["driver"] == "secrets-store.csi.k8s.io"
+    assert volume["csi"]["readOnly"] is True, "the driver refuses a writable mount (Readonly is not true)"
+    (spc,) = [
+        c
+        for c in ev.of_type(t.SECRET_PROVIDER_CLASS)
+        if c.inputs["metadata"]["name"] == volume["csi"]["volumeAttributes"]["secretProviderClass"]
+    ]
+    assert spc.inputs["metadata"]["namespace"] == job.inputs["metadata"]["namespace"], (
+        "class not in the pod's namespace"
+    )
+    assert spc.inputs["spec"]["provider"] == "azure"
+    params = spc.inputs["spec"]["parameters"]
+    assert params["usePodIdentity"] == "false", "pod identity mode: no token exchange for the pod"
+    assert params["clientID"] == identity.outputs["clientId"], "AADSTS70021: the class signs in as another identity"
+    assert "tenantId" not in params, "tenantId is deprecated; the provider reads tenantID"
+    assert params["tenantID"] == identity.outputs["tenantId"], "the class signs in to another tenant"
+    assert params["keyvaultName"] == vault.outputs["name"], "the class reads another vault"
+    objects = [yaml.safe_load(doc) for doc in yaml.safe_load(params["objects"])["array"]]
+    assert [(o["objectName"], o["objectType"]) for o in objects] == [(secret.outputs["name"], "secret")], (
+        "the class mounts another secret"
+    )
+    ((mount,),) = [[m for m in c["volumeMounts"] if m["name"] == volume["name"]] for c in pod["containers"]]
+    assert mount["readOnly"] is True
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert env["SECRET_FILE"] == f"{mount['mountPath']}/{objects[0]['objectName']}", "the app reads another file"
 
 
 ALL_CHECKS = (
@@ -110,4 +162,5 @@ ALL_CHECKS = (
     check_service_account_and_pod_label,
     check_roles,
     check_job_waits_for_the_chain,
+    check_secret_provider_class,
 )
