@@ -3,8 +3,8 @@
 # role assignment has reached the AKS API server (this can take a few minutes).
 # First checks that kubelogin signs in as DEPLOYER_OBJECT_ID, the principal the role went to:
 # when kubelogin and Pulumi's Azure provider sign in as different identities, no wait helps.
-# Input: the kubeconfig on stdin. Env: NAMESPACE, DEPLOYER_OBJECT_ID, TIMEOUT_SECONDS
-# (default 600), FIRST_DELAY_SECONDS (default 5; doubles up to 40).
+# Input: the kubeconfig on stdin. Env: NAMESPACE, DEPLOYER_OBJECT_ID, ROLE_NAME (the role the
+# deployer was given), TIMEOUT_SECONDS (default 600), FIRST_DELAY_SECONDS (default 5; doubles up to 40).
 set -eu
 
 for tool in kubectl kubelogin; do
@@ -46,7 +46,7 @@ if [ -n "${DEPLOYER_OBJECT_ID:-}" ]; then
   if [ -z "$signed_in" ]; then
     echo "warning: could not read which identity kubelogin signs in as; if this wait times out, check that it is $DEPLOYER_OBJECT_ID" >&2
   elif [ "$signed_in" != "$DEPLOYER_OBJECT_ID" ]; then
-    echo "error: kubelogin signs in as object id $signed_in, but the 'Azure Kubernetes Service RBAC Writer' role went to $DEPLOYER_OBJECT_ID, the identity Pulumi's Azure provider signs in as." >&2
+    echo "error: kubelogin signs in as object id $signed_in, but the '${ROLE_NAME:-Azure Kubernetes Service RBAC Writer}' role went to $DEPLOYER_OBJECT_ID, the identity Pulumi's Azure provider signs in as." >&2
     echo "Sign both in as one identity: 'az login' as the principal the ARM_* variables name (or unset them), or set kubeloginMode to the login those variables use (spn, workloadidentity, msi)." >&2
     exit 1
   fi
@@ -63,7 +63,7 @@ while :; do
   reason=$(tail -n 1 "$errors")
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "error: after ${TIMEOUT_SECONDS:-600}s the deployer still cannot create Jobs in namespace $NAMESPACE${reason:+: $reason}" >&2
-    echo "Check the 'Azure Kubernetes Service RBAC Writer' assignment on <cluster>/namespaces/$NAMESPACE and your kubelogin login." >&2
+    echo "Check the '${ROLE_NAME:-Azure Kubernetes Service RBAC Writer}' assignment on <cluster>/namespaces/$NAMESPACE and your kubelogin login." >&2
     exit 1
   fi
   echo "waiting for Azure RBAC to propagate${reason:+ ($reason)}; retrying in ${delay}s" >&2

@@ -92,6 +92,7 @@ class AppNamespace(pulumi.ComponentResource):
                     "NAMESPACE": self.name,
                     # kubelogin may sign in as a different identity from azure-native, which got the role.
                     "DEPLOYER_OBJECT_ID": deployer_object_id,
+                    "ROLE_NAME": roles.NAMES[role],
                     "TIMEOUT_SECONDS": str(RBAC_WAIT_SECONDS),
                 },
                 stdin=cluster.kubeconfig,

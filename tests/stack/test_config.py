@@ -162,6 +162,14 @@ def test_given_values_are_typed_and_normalised() -> None:
         ("serviceAccountName", "reader-", "DNS-1123"),
         ("imageBuilder", "kaniko", "not one of acr, docker"),
         ("appRetryBudgetSeconds", "5", "30-1800"),
+        ("secretRotationDays", "-1", "1-3650"),
+        ("secretRotationDays", "4000", "1-3650"),
+        ("secretDelivery", "file", "not one of sdk, csi, both"),
+        ("csiRotationPollInterval", "2", "30s to 24h"),
+        ("csiRotationPollInterval", "10s", "30s to 24h"),
+        ("csiRotationPollInterval", "25h", "30s to 24h"),
+        ("csiRotationPollInterval", "1m30s", "30s to 24h"),
+        ("csiRotationPollInterval", "2d", "30s to 24h"),
     ],
 )
 def test_bad_input_fails_early_naming_the_key_and_the_fix(key: str, value: Any, fragment: str) -> None:
@@ -172,6 +180,24 @@ def test_bad_input_fails_early_naming_the_key_and_the_fix(key: str, value: Any, 
     assert fragment in message
     assert "Fix: " in message
     assert_printed_as_one_line(raised.value)
+
+
+def test_a_rotation_no_shorter_than_the_expiry_is_refused() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load({"secretExpiryDays": "30", "secretRotationDays": "30"})
+    message = str(raised.value)
+    assert message.startswith("config 'secretRotationDays': is 30, not less than secretExpiryDays (30)")
+    assert "Fix: pulumi config set secretRotationDays 20" in message
+    assert_printed_as_one_line(raised.value)
+    assert load({"secretExpiryDays": "30", "secretRotationDays": "20"}).secret_rotation_days == 20
+    assert load({"secretRotationDays": "20"}).secret_expiry_days is None  # rotation alone: no expiry date
+
+
+@pytest.mark.parametrize(("delivery", "sdk", "csi"), [("sdk", True, False), ("csi", False, True), ("both", True, True)])
+def test_secret_delivery_selects_the_readers(delivery: str, sdk: bool, csi: bool) -> None:
+    config = load({"secretDelivery": delivery, "csiRotationPollInterval": "90s"})
+    assert (config.reads_with_sdk, config.reads_with_csi) == (sdk, csi)
+    assert config.csi_rotation_poll_interval == "90s"
 
 
 def test_ephemeral_os_disk_needs_an_explicit_size() -> None:

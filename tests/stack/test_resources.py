@@ -245,6 +245,7 @@ def test_kubernetes_provider_uses_non_interactive_kubelogin_and_waits_for_rbac(d
     assert wait.inputs["environment"]["NAMESPACE"] == dev.one(t.MANAGED_NAMESPACE).outputs["name"]
     # The script checks that kubelogin signs in as the principal that holds the role.
     assert wait.inputs["environment"]["DEPLOYER_OBJECT_ID"] == writer.inputs["principalId"] == DEPLOYER_OBJECT_ID
+    assert wait.inputs["environment"]["ROLE_NAME"] == "Azure Kubernetes Service RBAC Admin"  # dev mounts with csi
     assert wait.inputs["triggers"] == [writer.id]
     assert "listManagedClusterUserCredentials" in " ".join(dev.invokes)
     # An unreachable cluster must not silently drop objects from state on refresh.

@@ -20,7 +20,7 @@ from tests.test_locks import pins
 
 SCRIPTS = ROOT / "infra" / "scripts"
 DIGEST = "sha256:" + "ab" * 32
-BASICS = ["sh", "cat", "mktemp", "rm", "sed", "tail", "date", "sleep", "cut", "tr", "base64"]
+BASICS = ["sh", "cat", "mktemp", "rm", "sed", "tail", "date", "sleep", "cut", "tr", "base64", "grep"]
 
 
 @pytest.fixture
@@ -256,10 +256,77 @@ def test_rbac_wait_gives_up_with_a_diagnosis(bin_dir: Path) -> None:
     fake(bin_dir, "kubelogin", "exit 0")
     fake(bin_dir, "kubectl", 'echo "Error: forbidden" >&2; exit 1')
     env = {"NAMESPACE": "demo", "TIMEOUT_SECONDS": "0", "FIRST_DELAY_SECONDS": "0"}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env)
+    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env | {"ROLE_NAME": "Azure Kubernetes Service RBAC Admin"})
     assert result.returncode == 1
     assert "still cannot create Jobs in namespace demo: Error: forbidden" in result.stderr
-    assert "Azure Kubernetes Service RBAC Writer" in result.stderr
+    assert "Check the 'Azure Kubernetes Service RBAC Admin' assignment" in result.stderr
+
+
+KIND_ENV = {
+    "GROUP_VERSION": "secrets-store.csi.x-k8s.io/v1",
+    "RESOURCE": "secretproviderclasses",
+    "HINT": "Check the add-on.",
+    "FIRST_DELAY_SECONDS": "0",
+}
+NOT_FOUND = "Error from server (NotFound): the server could not find the requested resource"
+# GET /apis/<group>/<version>: an APIResourceList, as kubectl get --raw prints it (compact JSON).
+DISCOVERY = json.dumps(
+    {
+        "kind": "APIResourceList",
+        "groupVersion": "secrets-store.csi.x-k8s.io/v1",
+        "resources": [
+            {"name": "secretproviderclasses", "namespaced": True, "kind": "SecretProviderClass"},
+            {"name": "secretproviderclasses/status", "namespaced": True, "kind": "SecretProviderClass"},
+        ],
+    },
+    separators=(",", ":"),
+)
+
+
+def test_kind_wait_polls_discovery_until_the_add_on_serves_the_kind(bin_dir: Path, tmp_path: Path) -> None:
+    count, calls = tmp_path / "count", tmp_path / "calls"
+    count.write_text("0")
+    fake(
+        bin_dir,
+        "kubectl",
+        f'echo "$*" >> {calls}\nn=$(cat {count}); n=$((n+1)); echo $n > {count}\n'
+        f'if [ "$n" -lt 3 ]; then echo "{NOT_FOUND}" >&2; exit 1; fi\n'
+        f"echo '{DISCOVERY}'",
+    )
+    result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "60"}, stdin="apiVersion: v1\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "the API server serves secretproviderclasses in secrets-store.csi.x-k8s.io/v1\n"
+    assert result.stderr.count("waiting for secretproviderclasses") == 2
+    assert "could not find the requested resource" in result.stderr
+    # Discovery only: the deployer may not read CustomResourceDefinitions.
+    assert all(" get --raw /apis/secrets-store.csi.x-k8s.io/v1" in line for line in calls.read_text().splitlines())
+
+
+def test_kind_wait_does_not_take_a_subresource_or_another_kind_for_it(bin_dir: Path) -> None:
+    other = DISCOVERY.replace('"secretproviderclasses"', '"secretproviderclasspodstatuses"')
+    fake(bin_dir, "kubectl", f"echo '{other}'")
+    result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "0"})
+    assert result.returncode == 1
+
+
+def test_kind_wait_gives_up_with_the_hint(bin_dir: Path) -> None:
+    fake(
+        bin_dir,
+        "kubectl",
+        'echo "Error from server (NotFound): the server could not find the requested resource" >&2; exit 1',
+    )
+    result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "0"})
+    assert result.returncode == 1
+    first, hint = result.stderr.splitlines()
+    assert first.startswith("error: after 0s the API server still does not serve secretproviderclasses")
+    assert first.endswith("could not find the requested resource")
+    assert hint == "Check the add-on."
+
+
+def test_kind_wait_without_kubectl_names_it(bin_dir: Path) -> None:
+    result = run("wait-for-api-resource.sh", bin_dir, KIND_ENV)
+    assert result.returncode == 127
+    assert "'kubectl'" in result.stderr
 
 
 @pytest.fixture
