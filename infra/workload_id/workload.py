@@ -99,8 +99,12 @@ class DemoWorkload(pulumi.ComponentResource):
         if sdk:
             self.network_policy = _sdk_egress(f"{name}-egress", namespace, in_cluster)
             self.job = self._sdk_job(name, namespace, service_account_name, in_cluster, [*chain, self.network_policy])
+        self.file_network_policy: k8s.networking.v1.NetworkPolicy | None = None
         if csi is not None:
-            self.file_job = self._file_job(name, namespace, service_account_name, in_cluster, chain, csi)
+            # The kubelet's driver reads the vault, not the pod: it needs no network at all.
+            self.file_network_policy = _deny_all(f"{name}-file-isolation", namespace, in_cluster)
+            after = [*chain, self.file_network_policy]
+            self.file_job = self._file_job(name, namespace, service_account_name, in_cluster, after, csi)
         jobs = [job for job in (self.job, self.file_job) if job is not None]
         self.job_names = pulumi.Output.all(*[job.metadata.apply(lambda m: m.name or "") for job in jobs])
         self.register_outputs(
@@ -174,6 +178,17 @@ class DemoWorkload(pulumi.ComponentResource):
                 opts, pulumi.ResourceOptions(depends_on=[*after, csi.secret_provider_class])
             ),
         )
+
+
+def _deny_all(name: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    """The file Job's pods: no traffic either way, stated here besides the namespace's default."""
+    return k8s.networking.v1.NetworkPolicy(
+        name,
+        metadata={"name": f"{FILE_JOB_NAME}-isolation", "namespace": namespace, "labels": FILE_APP_LABELS},
+        # Both types listed with no rules: nothing in, nothing out.
+        spec={"pod_selector": {"match_labels": FILE_APP_LABELS}, "policy_types": ["Ingress", "Egress"]},
+        opts=opts,
+    )
 
 
 def _sdk_egress(name: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:

@@ -39,8 +39,14 @@ def test_monitoring_and_csi_add_ons_live_side_by_side() -> None:
 def test_the_csi_mode_has_no_sdk_job_and_no_network_for_its_pod(csi: Evaluation) -> None:
     assert [job.name for job in csi.of_type(t.JOB)] == [t.FILE_JOB]
     assert csi.exports["jobNames"] == ["read-keyvault-secret-file"]
-    # The kubelet's driver reads the vault, not the pod: no NetworkPolicy opens egress (namespace default: deny).
-    assert csi.of_type(t.NETWORK_POLICY) == []
+    # The kubelet's driver reads the vault, not the pod: its one NetworkPolicy denies all, both ways.
+    (policy,) = csi.of_type(t.NETWORK_POLICY)
+    labels = csi.one(t.JOB, t.FILE_JOB).inputs["spec"]["template"]["metadata"]["labels"]
+    assert policy.inputs["spec"] == {
+        "podSelector": {"matchLabels": labels},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+    assert policy.urn in csi.one(t.JOB, t.FILE_JOB).dependencies
 
 
 def test_the_class_waits_until_the_api_server_serves_its_kind(csi: Evaluation) -> None:

@@ -351,7 +351,7 @@ def test_job_deadlines_follow_the_app_retry_budget() -> None:
 
 
 def test_network_policy_denies_ingress_and_allows_only_dns_and_https_out(dev: Evaluation) -> None:
-    policy = dev.one(t.NETWORK_POLICY).inputs["spec"]
+    policy = dev.one(t.NETWORK_POLICY, "demo-egress").inputs["spec"]
     job_labels = dev.one(t.JOB, t.SDK_JOB).inputs["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= job_labels.items()
     # Ingress listed with no rules: all ingress denied.
