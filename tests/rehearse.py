@@ -21,7 +21,15 @@ import pytest
 import trustme
 from joserfc.jwk import RSAKey
 
-from tests.chain import CLIENT_ID_ANNOTATION, EXPECTED_FAILURE, USE_LABEL, deploy, run_job
+from tests.chain import (
+    CLIENT_ID_ANNOTATION,
+    EXPECTED_FAILURE,
+    EXPECTED_FILE_FAILURE,
+    USE_LABEL,
+    deploy,
+    run_file_job,
+    run_job,
+)
 from tests.fakes import FakeAzure
 from tests.stack import constants as t
 from tests.stack.harness import TENANT_ID, Evaluation, evaluate_stack
@@ -29,12 +37,7 @@ from tests.stack.test_cut_wires import CUTS
 from workload_id import roles
 
 # The wires whose cut the running chain shows (the others are ordering, which only the wiring tests see).
-CHAIN_CUTS = list(EXPECTED_FAILURE)
-ROLE_NAMES = {
-    roles.KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
-    roles.ACR_PULL: "AcrPull",
-    roles.AKS_RBAC_WRITER: "Azure Kubernetes Service RBAC Writer",
-}
+CHAIN_CUTS = [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE]
 
 
 def chain(ev: Evaluation) -> list[str]:
@@ -57,10 +60,16 @@ def chain(ev: Evaluation) -> list[str]:
     for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
         guid = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
         lines.append(
-            f"role                     {ROLE_NAMES.get(guid, guid)} -> {assignment.inputs['principalId']} "
+            f"role                     {roles.NAMES.get(guid, guid)} -> {assignment.inputs['principalId']} "
             f"at ...{assignment.inputs['scope'][-60:]}"
         )
     lines.append(f"secret                   {secret.inputs['secretName']} in {vault.outputs['properties']['vaultUri']}")
+    for spc in ev.of_type(t.SECRET_PROVIDER_CLASS):
+        parameters = spc.inputs["spec"]["parameters"]
+        lines.append(
+            f"SecretProviderClass      {spc.inputs['metadata']['name']}: clientID {parameters.get('clientID')}, "
+            f"keyvaultName {parameters.get('keyvaultName')}"
+        )
     return lines
 
 
@@ -87,12 +96,18 @@ def rehearse(stack: str, cut: str | None, out: TextIO) -> int:
     ):
         step("deploying what the stack declares")
         deploy(ev, azure)
-        step("running the Job's app in the pod the webhook mutates")
-        result = run_job(ev, azure)
-    for line in [*result.stdout_lines, *result.stderr_lines]:
-        print(f"   {line}", file=out)
-    step(f"the Job's app exited {result.returncode}")
-    return result.returncode
+        runs = []
+        if any(job.name == t.SDK_JOB for job in ev.of_type(t.JOB)):
+            step("running the Job's app in the pod the webhook mutates")
+            runs.append(("the Job's app", run_job(ev, azure)))
+        if any(job.name == t.FILE_JOB for job in ev.of_type(t.JOB)):
+            step("mounting the file Job's CSI volume as the driver does, then its app in file mode")
+            runs.append(("the file Job", run_file_job(ev, azure)))
+    for what, result in runs:
+        for line in [*result.stdout_lines, *result.stderr_lines]:
+            print(f"   {line}", file=out)
+        step(f"{what} exited {result.returncode}")
+    return next((result.returncode for _, result in runs if result.returncode != 0), 0)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.chain import EXPECTED_FAILURE
+from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE
 from tests.rehearse import CHAIN_CUTS, main
 from tests.stack.harness import ROOT
 
@@ -21,23 +21,30 @@ def test_the_script_prints_the_chain_and_the_jobs_ok_line() -> None:
     assert lines[0].startswith("== evaluating the program for stack dev")
     assert any("subject  system:serviceaccount:workload-identity-demo:keyvault-reader" in line for line in lines)
     assert any(line.strip().startswith("OK secret=demo-secret ") for line in lines)
-    assert lines[-1].startswith("== the Job's app exited 0")
+    # dev reads both ways: the file Job's mount and its check follow.
+    assert any(line.strip().startswith("OK file=/") for line in lines)
+    assert any(line.startswith("== the Job's app exited 0") for line in lines)
+    assert lines[-1].startswith("== the file Job exited 0")
 
 
 def test_list_cuts_names_each_cut_a_line() -> None:
     out = io.StringIO()
     assert main(["--list-cuts"], out) == 0
-    assert out.getvalue().splitlines() == CHAIN_CUTS == list(EXPECTED_FAILURE)
+    assert out.getvalue().splitlines() == CHAIN_CUTS == [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE]
 
 
 @pytest.mark.parametrize("cut", CHAIN_CUTS)
 def test_every_cut_fails_with_its_real_world_error(cut: str) -> None:
     out = io.StringIO()
     code = main(["--cut", cut], out)
-    exit_code, symptom = EXPECTED_FAILURE[cut]
+    if cut in EXPECTED_FAILURE:
+        exit_code, symptom = EXPECTED_FAILURE[cut]
+        what = "the Job's app"
+    else:  # the driver's mount fails: the pod would never start
+        (exit_code, what), symptom = (1, "the file Job"), EXPECTED_FILE_FAILURE[cut][1]
     assert code == exit_code, out.getvalue()
     assert symptom in out.getvalue()
-    assert f"exited {exit_code}" in out.getvalue().splitlines()[-1]
+    assert f"== {what} exited {exit_code}" in out.getvalue()
 
 
 def test_an_unknown_cut_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
