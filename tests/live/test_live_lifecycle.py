@@ -62,11 +62,11 @@ def live_stack(tmp_path: Path) -> Iterator[auto.Stack]:
         stack.workspace.remove_stack(name)
 
 
-def job_log(outputs: dict[str, Any], tmp_path: Path) -> str:
-    """The Job's log through the Kubernetes API, with the stack's own (kubelogin) kubeconfig; never printed."""
+def job_log(outputs: dict[str, Any], tmp_path: Path, job: str) -> str:
+    """A Job's log through the Kubernetes API, with the stack's own (kubelogin) kubeconfig; never printed."""
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(outputs["kubeconfig"])
-    where = ["--namespace", outputs["jobNamespace"], f"job/{outputs['jobName']}"]
+    where = ["--namespace", outputs["jobNamespace"], f"job/{job}"]
     return subprocess.run(
         ["kubectl", "--kubeconfig", str(kubeconfig), "logs", *where],
         capture_output=True,
@@ -84,10 +84,15 @@ def test_up_preview_change_and_destroy_on_azure(live_stack: auto.Stack, tmp_path
     assert up.summary.result == "succeeded"
     outputs = {key: value.value for key, value in up.outputs.items()}
 
-    ok = parse_ok_line(job_log(outputs, tmp_path))
+    sdk_job, file_job = outputs["jobNames"]  # dev reads both ways
+    ok = parse_ok_line(job_log(outputs, tmp_path, sdk_job))
     assert ok is not None, "the Job's log has no OK line"
     assert ok.secret == outputs["secretName"]
     assert ok.client_id == outputs["workloadIdentityClientId"]
+    # The CSI driver mounted the same value: the file Job's fingerprint is the SDK Job's.
+    assert f"OK file=/mnt/secrets-store/{outputs['secretName']} fingerprint={ok.fingerprint}" in job_log(
+        outputs, tmp_path, file_job
+    )
 
     live_stack.preview(expect_no_changes=True, refresh=True, on_output=print)  # a second `up` is a no-op
 
