@@ -36,7 +36,6 @@ class AksCluster(pulumi.ComponentResource):
         super().__init__("workloadid:azure:AksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        addon_profiles: dict[str, containerservice.ManagedClusterAddonProfileArgsDict] = {}
         workspace: operationalinsights.Workspace | None = None
         if config.monitoring:
             workspace = operationalinsights.Workspace(
@@ -48,41 +47,8 @@ class AksCluster(pulumi.ComponentResource):
                 retention_in_days=30,
                 opts=child,
             )
-            addon_profiles["omsagent"] = {
-                "enabled": True,
-                "config": {"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"},
-            }
-        if config.reads_with_csi:
-            # The Secrets Store CSI driver with its Azure provider. Both keys are sent, as strings (the
-            # add-on's config is a string map): rotation re-reads each mounted object every poll interval.
-            addon_profiles[CSI_ADDON] = {
-                "enabled": True,
-                "config": {"enableSecretRotation": "true", "rotationPollInterval": config.csi_rotation_poll_interval},
-            }
-
-        system_pool: containerservice.ManagedClusterAgentPoolProfileArgsDict = {
-            "name": "system",
-            "mode": "System",
-            "type": "VirtualMachineScaleSets",
-            "os_type": "Linux",
-            "os_sku": "AzureLinux",
-            "vm_size": config.node_vm_size,
-            "count": config.node_count,
-            "os_disk_type": config.node_os_disk_type,
-            "max_pods": MAX_PODS_PER_NODE,
-        }
-        if config.node_os_disk_size_gb is not None:
-            system_pool["os_disk_size_gb"] = config.node_os_disk_size_gb
-        if config.availability_zones:
-            system_pool["availability_zones"] = list(config.availability_zones)
-        ignored = ["agentPoolProfiles[*].maxPods"]
-        if config.kubernetes_version is not None:
-            # Declared on the control plane and the pool alike: a minor version reads back as given.
-            system_pool["orchestrator_version"] = config.kubernetes_version
-        else:
-            # Left to AKS: it reports the patch it runs, and the 'patch' channel moves it; a refresh
-            # would copy each new patch into the inputs and the next preview would show removing it.
-            ignored += ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
+        addon_profiles = _addon_profiles(config, workspace)
+        system_pool, ignored = _system_pool(config)
 
         self.cluster = containerservice.ManagedCluster(
             name,
@@ -220,6 +186,53 @@ class AksCluster(pulumi.ComponentResource):
             return pulumi.Output.all(*addresses)
 
         return self._live.apply(lookup)
+
+
+def _addon_profiles(
+    config: StackConfig, workspace: operationalinsights.Workspace | None
+) -> dict[str, containerservice.ManagedClusterAddonProfileArgsDict]:
+    profiles: dict[str, containerservice.ManagedClusterAddonProfileArgsDict] = {}
+    if workspace is not None:
+        profiles["omsagent"] = {
+            "enabled": True,
+            "config": {"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"},
+        }
+    if config.reads_with_csi:
+        # The Secrets Store CSI driver with its Azure provider. Both keys are sent, as strings (the
+        # add-on's config is a string map): rotation re-reads each mounted object every poll interval.
+        profiles[CSI_ADDON] = {
+            "enabled": True,
+            "config": {"enableSecretRotation": "true", "rotationPollInterval": config.csi_rotation_poll_interval},
+        }
+    return profiles
+
+
+def _system_pool(config: StackConfig) -> tuple[containerservice.ManagedClusterAgentPoolProfileArgsDict, list[str]]:
+    """The one node pool, and the cluster properties whose changes are ignored."""
+    pool: containerservice.ManagedClusterAgentPoolProfileArgsDict = {
+        "name": "system",
+        "mode": "System",
+        "type": "VirtualMachineScaleSets",
+        "os_type": "Linux",
+        "os_sku": "AzureLinux",
+        "vm_size": config.node_vm_size,
+        "count": config.node_count,
+        "os_disk_type": config.node_os_disk_type,
+        "max_pods": MAX_PODS_PER_NODE,
+    }
+    if config.node_os_disk_size_gb is not None:
+        pool["os_disk_size_gb"] = config.node_os_disk_size_gb
+    if config.availability_zones:
+        pool["availability_zones"] = list(config.availability_zones)
+    ignored = ["agentPoolProfiles[*].maxPods"]
+    if config.kubernetes_version is not None:
+        # Declared on the control plane and the pool alike: a minor version reads back as given.
+        pool["orchestrator_version"] = config.kubernetes_version
+    else:
+        # Left to AKS: it reports the patch it runs, and the 'patch' channel moves it; a refresh
+        # would copy each new patch into the inputs and the next preview would show removing it.
+        ignored += ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
+    return pool, ignored
 
 
 def _issuer_url(profile: containerservice.outputs.ManagedClusterOIDCIssuerProfileResponse | None) -> str:

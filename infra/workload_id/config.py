@@ -117,6 +117,10 @@ class _Reader:
             )
         return value
 
+    def secret(self, key: str) -> pulumi.Output[str] | None:
+        """An undeclared secret key: None when unset (see Pulumi.yaml)."""
+        return self._config.get_secret(key)
+
     def text(self, key: str) -> str:
         return str(self._raw(key, self._config.get)).strip()
 
@@ -199,11 +203,8 @@ def _poll_interval(value: str) -> str:
     return value
 
 
-def load_config(config: pulumi.Config | None = None) -> StackConfig:
-    """Read and validate the stack configuration; raise ConfigError on the first bad key."""
-    raw = config if config is not None else pulumi.Config()
-    read = _Reader(raw)
-
+def _placement(read: _Reader) -> dict[str, Any]:
+    """location and namePrefix."""
     location = read.text("location").lower()
     if not _LOCATION.match(location):
         raise _fail("location", f"'{location}' is not an Azure region name", "use a name like japaneast or westeurope")
@@ -215,7 +216,11 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
             f"'{name_prefix}' must be 2-{MAX_NAME_PREFIX_LENGTH} lowercase letters or digits, starting with a letter",
             "pulumi config set namePrefix wid (it keeps Key Vault and registry names within their limits)",
         )
+    return {"location": location, "name_prefix": name_prefix}
 
+
+def _cluster(read: _Reader) -> dict[str, Any]:
+    """The cluster, its nodes and who reaches its API."""
     kubernetes_version = read.text("kubernetesVersion") or None
     if kubernetes_version is not None and not _K8S_VERSION.match(kubernetes_version):
         raise _fail(
@@ -253,7 +258,24 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
     kubelogin_mode = cast(KubeloginMode, read.choice("kubeloginMode", KUBELOGIN_MODES))
     monitoring = read.flag("monitoring")
     acr_sku = cast(AcrSku, read.choice("acrSku", ACR_SKUS))
+    return {
+        "kubernetes_version": kubernetes_version,
+        "node_vm_size": node_vm_size,
+        "node_count": node_count,
+        "node_os_disk_type": node_os_disk_type,
+        "node_os_disk_size_gb": node_os_disk_size_gb,
+        "availability_zones": availability_zones,
+        "aks_tier": aks_tier,
+        "authorized_ip_ranges": authorized_ip_ranges,
+        "disable_local_accounts": disable_local_accounts,
+        "kubelogin_mode": kubelogin_mode,
+        "monitoring": monitoring,
+        "acr_sku": acr_sku,
+    }
 
+
+def _vault(read: _Reader) -> dict[str, Any]:
+    """The Key Vault's protection and firewall."""
     key_vault_purge_protection = read.flag("keyVaultPurgeProtection")
     key_vault_soft_delete_days = read.in_range(
         "keyVaultSoftDeleteDays", 7, 90, fix="pulumi config set keyVaultSoftDeleteDays 7 (Azure accepts 7-90)"
@@ -264,13 +286,22 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
     key_vault_allowed_ip_ranges = tuple(
         _cidr("keyVaultAllowedIpRanges", r) for r in read.texts("keyVaultAllowedIpRanges")
     )
+    return {
+        "key_vault_purge_protection": key_vault_purge_protection,
+        "key_vault_soft_delete_days": key_vault_soft_delete_days,
+        "key_vault_network_default_action": key_vault_network_default_action,
+        "key_vault_allowed_ip_ranges": key_vault_allowed_ip_ranges,
+    }
 
+
+def _secret(read: _Reader) -> dict[str, Any]:
+    """The secret, its expiry and rotation, and how the demo reads it."""
     secret_name = read.text("secretName")
     if not _SECRET_NAME.match(secret_name):
         raise _fail(
             "secretName", f"'{secret_name}' is not a Key Vault secret name", "use 1-127 letters, digits and '-'"
         )
-    secret_value = raw.get_secret("secretValue")
+    secret_value = read.secret("secretValue")
     secret_content_type = read.text("secretContentType") or None
     secret_expiry_days = read.optional_in_range(
         "secretExpiryDays", 1, 3650, zero_means="no expiry date", fix="pulumi config set secretExpiryDays 90"
@@ -293,7 +324,19 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
         )
     secret_delivery = cast(SecretDelivery, read.choice("secretDelivery", SECRET_DELIVERIES))
     csi_rotation_poll_interval = _poll_interval(read.text("csiRotationPollInterval"))
+    return {
+        "secret_name": secret_name,
+        "secret_value": secret_value,
+        "secret_content_type": secret_content_type,
+        "secret_expiry_days": secret_expiry_days,
+        "secret_rotation_days": secret_rotation_days,
+        "secret_delivery": secret_delivery,
+        "csi_rotation_poll_interval": csi_rotation_poll_interval,
+    }
 
+
+def _workload(read: _Reader) -> dict[str, Any]:
+    """Where the demo runs and how its image is built."""
     namespace = _dns_label("namespace", read.text("namespace"))
     if namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
         raise _fail(
@@ -310,35 +353,15 @@ def load_config(config: pulumi.Config | None = None) -> StackConfig:
         1800,
         fix="pulumi config set appRetryBudgetSeconds 600 (Key Vault role assignments can take up to 10 minutes)",
     )
+    return {
+        "namespace": namespace,
+        "service_account_name": service_account_name,
+        "image_builder": image_builder,
+        "app_retry_budget_seconds": app_retry_budget_seconds,
+    }
 
-    return StackConfig(
-        location=location,
-        name_prefix=name_prefix,
-        kubernetes_version=kubernetes_version,
-        node_vm_size=node_vm_size,
-        node_count=node_count,
-        node_os_disk_type=node_os_disk_type,
-        node_os_disk_size_gb=node_os_disk_size_gb,
-        availability_zones=availability_zones,
-        aks_tier=aks_tier,
-        authorized_ip_ranges=authorized_ip_ranges,
-        disable_local_accounts=disable_local_accounts,
-        kubelogin_mode=kubelogin_mode,
-        monitoring=monitoring,
-        acr_sku=acr_sku,
-        key_vault_purge_protection=key_vault_purge_protection,
-        key_vault_soft_delete_days=key_vault_soft_delete_days,
-        key_vault_network_default_action=key_vault_network_default_action,
-        key_vault_allowed_ip_ranges=key_vault_allowed_ip_ranges,
-        secret_name=secret_name,
-        secret_value=secret_value,
-        secret_content_type=secret_content_type,
-        secret_expiry_days=secret_expiry_days,
-        secret_rotation_days=secret_rotation_days,
-        secret_delivery=secret_delivery,
-        csi_rotation_poll_interval=csi_rotation_poll_interval,
-        namespace=namespace,
-        service_account_name=service_account_name,
-        image_builder=image_builder,
-        app_retry_budget_seconds=app_retry_budget_seconds,
-    )
+
+def load_config(config: pulumi.Config | None = None) -> StackConfig:
+    """Read and validate the stack configuration; raise ConfigError on the first bad key."""
+    read = _Reader(config if config is not None else pulumi.Config())
+    return StackConfig(**_placement(read), **_cluster(read), **_vault(read), **_secret(read), **_workload(read))
