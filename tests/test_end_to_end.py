@@ -25,26 +25,28 @@ from tests.stack.test_cut_wires import CUTS
 __all__ = ["fake_azure_factory", "fake_ca", "fake_signing_keys"]
 
 
-@pytest.fixture
-def deployed(fake_azure_factory: Callable[..., FakeAzure]) -> Callable[[Evaluation], RunResult]:
+def deploying(
+    fake_azure_factory: Callable[..., FakeAzure], job: Callable[[Evaluation, FakeAzure], RunResult]
+) -> Callable[[Evaluation], RunResult]:
+    """Deploy what the program declares onto fakes with the cluster's issuer, then run one of its Jobs."""
+
     def run(ev: Evaluation) -> RunResult:
         issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
         azure = fake_azure_factory(tenant_id=TENANT_ID, oidc_issuer_url=issuer)
         deploy(ev, azure)
-        return run_job(ev, azure)
+        return job(ev, azure)
 
     return run
+
+
+@pytest.fixture
+def deployed(fake_azure_factory: Callable[..., FakeAzure]) -> Callable[[Evaluation], RunResult]:
+    return deploying(fake_azure_factory, run_job)
 
 
 @pytest.fixture
 def deployed_file_job(fake_azure_factory: Callable[..., FakeAzure]) -> Callable[[Evaluation], RunResult]:
-    def run(ev: Evaluation) -> RunResult:
-        issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
-        azure = fake_azure_factory(tenant_id=TENANT_ID, oidc_issuer_url=issuer)
-        deploy(ev, azure)
-        return run_file_job(ev, azure)
-
-    return run
+    return deploying(fake_azure_factory, run_file_job)
 
 
 @pytest.mark.parametrize("secrets", [{}, {"secretValue": "configured-value-42"}], ids=["generated", "configured"])

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .failures import EXIT_CONFIG, EXIT_FINGERPRINT, EXIT_FORBIDDEN, EXIT_NOT_FOUND, EXIT_OK
-from .settings import ConfigError, setting, shown
-
-_FINGERPRINT = re.compile(r"[0-9A-Fa-f]{12}")
+from .settings import ConfigError, parse_expected_fingerprint, setting, shown
 
 Say = Callable[[str, bool], None]
 
@@ -35,13 +32,7 @@ def parse_file_settings(env: Mapping[str, str]) -> FileSettings:
     path = PurePosixPath(raw)
     if not path.is_absolute() or ".." in path.parts or path.name in ("", "."):
         raise ConfigError(f"SECRET_FILE {shown(raw)} is not an absolute path to a file in the CSI volume")
-    expected = setting(env, "EXPECTED_SECRET_FINGERPRINT") or None
-    if expected is not None and not _FINGERPRINT.fullmatch(expected):
-        raise ConfigError(
-            f"EXPECTED_SECRET_FINGERPRINT {shown(expected)} is invalid "
-            "(exactly 12 hex characters: the start of the value's SHA-256)"
-        )
-    return FileSettings(path=path, expected_fingerprint=expected.lower() if expected else None)
+    return FileSettings(path=path, expected_fingerprint=parse_expected_fingerprint(env))
 
 
 def check_mounted_secret(settings: FileSettings, read: Callable[[str], bytes], say: Say) -> int:

@@ -93,6 +93,17 @@ def _number(env: Mapping[str, str], name: str, default: float, *, positive: bool
     return value
 
 
+def parse_expected_fingerprint(env: Mapping[str, str]) -> str | None:
+    """EXPECTED_SECRET_FINGERPRINT, lower-cased; None when unset. Shared by the SDK and the file mode."""
+    expected = setting(env, "EXPECTED_SECRET_FINGERPRINT") or None
+    if expected is not None and not _FINGERPRINT.fullmatch(expected):
+        raise ConfigError(
+            f"EXPECTED_SECRET_FINGERPRINT {shown(expected)} is invalid "
+            "(exactly 12 hex characters: the start of the value's SHA-256)"
+        )
+    return expected.lower() if expected else None
+
+
 def parse_settings(env: Mapping[str, str]) -> Settings:
     """Validate the app's own settings; raise ConfigError naming the first bad variable."""
     vault_url = parse_vault_url(setting(env, "VAULT_URL"))
@@ -101,16 +112,10 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError("SECRET_NAME is not set")
     if not _SECRET_NAME.fullmatch(secret_name):
         raise ConfigError(f"SECRET_NAME {shown(secret_name)} is invalid (1-127 letters, digits and hyphens)")
-    expected = setting(env, "EXPECTED_SECRET_FINGERPRINT") or None
-    if expected is not None and not _FINGERPRINT.fullmatch(expected):
-        raise ConfigError(
-            f"EXPECTED_SECRET_FINGERPRINT {shown(expected)} is invalid "
-            "(exactly 12 hex characters: the start of the value's SHA-256)"
-        )
     return Settings(
         vault_url=vault_url,
         secret_name=secret_name,
-        expected_fingerprint=expected.lower() if expected else None,
+        expected_fingerprint=parse_expected_fingerprint(env),
         budget=_number(env, "RETRY_BUDGET_SECONDS", DEFAULT_RETRY_BUDGET_SECONDS, positive=False),
         initial_delay=_number(env, "RETRY_INITIAL_DELAY_SECONDS", DEFAULT_RETRY_INITIAL_DELAY_SECONDS, positive=True),
         max_delay=_number(env, "RETRY_MAX_DELAY_SECONDS", DEFAULT_RETRY_MAX_DELAY_SECONDS, positive=True),
