@@ -16,6 +16,11 @@ kubeconfig=$(mktemp)
 errors=$(mktemp)
 trap 'rm -f "$kubeconfig" "$errors"' EXIT
 cat >"$kubeconfig"
+# An Entra ID kubeconfig runs kubelogin for its token: without it every try would fail alike.
+if grep -q 'command: kubelogin' "$kubeconfig" && ! command -v kubelogin >/dev/null 2>&1; then
+  echo "error: 'kubelogin' is not on PATH; it is needed to reach the AKS API with Entra ID. Install it: az aks install-cli" >&2
+  exit 127
+fi
 
 deadline=$(($(date +%s) + ${TIMEOUT_SECONDS:-600}))
 delay=${FIRST_DELAY_SECONDS:-5}

@@ -329,6 +329,16 @@ def test_kind_wait_without_kubectl_names_it(bin_dir: Path) -> None:
     assert "'kubectl'" in result.stderr
 
 
+def test_kind_wait_with_an_entra_kubeconfig_but_no_kubelogin_names_it(bin_dir: Path) -> None:
+    fake(bin_dir, "kubectl", f"echo '{DISCOVERY}'")
+    exec_user = "users:\n- name: u\n  user:\n    exec:\n      command: kubelogin\n"
+    result = run("wait-for-api-resource.sh", bin_dir, KIND_ENV, stdin=exec_user)
+    assert result.returncode == 127
+    assert "'kubelogin'" in result.stderr
+    fake(bin_dir, "kubelogin", "exit 0")
+    assert run("wait-for-api-resource.sh", bin_dir, KIND_ENV, stdin=exec_user).returncode == 0
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """What deploy.sh reads, copied: a test may add a stack file without touching the checkout."""
