@@ -106,7 +106,7 @@ class AksCluster(pulumi.ComponentResource):
             principal_type="ServicePrincipal",
             role_definition_id=roles.role_definition_id(subscription_id, roles.ACR_PULL),
             scope=registry_id,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE),
         )
 
         if config.disable_local_accounts:
@@ -204,6 +204,9 @@ def _addon_profiles(
             "enabled": True,
             "config": {"enableSecretRotation": "true", "rotationPollInterval": config.csi_rotation_poll_interval},
         }
+    else:
+        # Said explicitly: AKS keeps an add-on that a PUT leaves out, so leaving csi must switch it off.
+        profiles[CSI_ADDON] = {"enabled": False}
     return profiles
 
 

@@ -47,23 +47,28 @@ class SecretProviderClass(pulumi.ComponentResource):
         secret_name: pulumi.Input[str],
         kubeconfig: pulumi.Input[str],
         wait_after: list[pulumi.Resource],
+        access_changes: list[pulumi.Input[str]],
         provider: k8s.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("workloadid:kubernetes:SecretProviderClass", name, None, opts)
         # The add-on installs the CRD after ARM reports it enabled, and pulumi-kubernetes retries a kind it
-        # does not know for only about 30 s (provider/pkg/await/await.go, Creation: WithMaxRetries(5)).
+        # does not know for only about 30 s (provider/pkg/await/await.go, Creation: WithMaxRetries(5)); nor
+        # does it retry a 403, which a role that grants custom resources gives while it propagates. Run
+        # again whenever that access changes (`access_changes`: the deployer's role assignment).
         self.kind_ready = command.local.Command(
             f"{name}-kind-ready",
             create=script("wait-for-api-resource.sh"),
             environment={
                 "GROUP_VERSION": API_VERSION,
                 "RESOURCE": RESOURCE,
+                "NAMESPACE": namespace,
                 "TIMEOUT_SECONDS": str(KIND_WAIT_SECONDS),
                 "HINT": "Check the add-on: az aks show --query addonProfiles.azureKeyvaultSecretsProvider; "
                 "kubectl get pods -n kube-system -l app=secrets-store-csi-driver",
             },
             stdin=kubeconfig,
+            triggers=access_changes,
             opts=pulumi.ResourceOptions(parent=self, depends_on=wait_after),
         )
         self.secret_provider_class = k8s.apiextensions.CustomResource(

@@ -46,6 +46,6 @@ class WorkloadIdentity(pulumi.ComponentResource):
             principal_type="ServicePrincipal",
             role_definition_id=roles.role_definition_id(subscription_id, roles.KEY_VAULT_SECRETS_USER),
             scope=secret_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE),
         )
         self.register_outputs({"name": self.name, "clientId": self.client_id, "principalId": self.principal_id})

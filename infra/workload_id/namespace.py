@@ -1,8 +1,9 @@
 """The demo's namespace, created through ARM, and least-privilege Kubernetes access to it.
 
 An AKS managed namespace lets the deployer hold only "Azure Kubernetes Service RBAC
-Writer" on this one namespace: creating a Namespace object through the Kubernetes API
-would need cluster-wide rights (RBAC Writer and RBAC Admin both exclude namespaces/write).
+Writer" (or, to write custom resources, "RBAC Admin") on this one namespace: creating a
+Namespace object through the Kubernetes API would need cluster-wide rights (RBAC Writer
+and RBAC Admin both exclude namespaces/write).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class AppNamespace(pulumi.ComponentResource):
                 # service principal, and it already exists, so there is no replication race.
                 role_definition_id=roles.role_definition_id(subscription_id, role),
                 scope=pulumi.Output.concat(cluster.id, "/namespaces/", self.name),
-                opts=child,
+                # Switching secretDelivery swaps Writer and Admin: a new assignment, created before the old goes.
+                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE),
             )
             # New Azure RBAC grants take up to minutes to reach the API server; wait until
             # the deployer can really create Jobs here before the provider is used.
@@ -100,6 +102,8 @@ class AppNamespace(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_role]),
             )
             dependencies = [self.managed_namespace, self.deployer_role, self.rbac_ready]
+        # What a local command that uses the deployer's Kubernetes access must wait for.
+        self.ready = dependencies
 
         self.provider = k8s.Provider(
             f"{name}-kubernetes",

@@ -19,3 +19,8 @@ NAMES = {
 def role_definition_id(subscription_id: str, role_guid: str) -> str:
     """The subscription-scoped ARM id that RoleAssignment.role_definition_id expects."""
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
+
+
+# ARM refuses to change the role of an existing assignment (RoleAssignmentUpdateNotPermitted), and
+# azure-native replaces one only when its principal or scope changes: a new role is a new assignment.
+REPLACE_ON_ROLE_CHANGE = ["roleDefinitionId"]

@@ -15,6 +15,9 @@ does, against the state a previous `up` left (`prior`):
   (pulumi/pulumi-azure-native provider/pkg/provider/provider.go, Update, `req.GetPreview()`,
   and provider/pkg/convert/previewOutputs.go); the id is the old one (step.go, UpdateStep.Apply:
   "Always propagate the ID ... even in previews");
+- changed inputs under a property the provider cannot update (FORCE_NEW, or the resource's
+  replaceOnChanges): a *replace*, which creates the new resource (no id in a preview) before the old
+  one is deleted;
 - no prior state in a preview: a *create*, with the same preview outputs and no id yet
   (provider.go, Create, `req.GetPreview()`);
 - outside a preview: the provider's real answer (the model), recorded in the live world.
@@ -29,7 +32,7 @@ live world, also in a preview.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +44,31 @@ from pulumi.runtime.sync_await import _sync_await
 
 from tests.stack import azure_model
 
-SAME, UPDATE, CREATE = "same", "update", "create"
+SAME, UPDATE, REPLACE, CREATE = "same", "update", "replace", "create"
+
+# Input properties (dotted paths, wire names) whose change the provider cannot apply in place: its Diff
+# asks for a replacement.
+FORCE_NEW: dict[str, tuple[str, ...]] = {
+    # pulumi-kubernetes provider/pkg/provider/diff.go: `job` (and every object's name and namespace).
+    "kubernetes:batch/v1:Job": (
+        "spec.completions",
+        "spec.parallelism",
+        "spec.selector",
+        "spec.template",
+        "metadata.name",
+        "metadata.namespace",
+    ),
+    # pulumi-azure-native provider/pkg/gen/replacement.go: "RoleAssignment": principalId, scope.
+    "azure-native:authorization:RoleAssignment": ("principalId", "scope"),
+    # terraform-provider-random resource_password.go: every attribute RequiresReplace (keepers when non-null).
+    "random:index/randomPassword:RandomPassword": ("keepers", "length", "special", "upper", "lower", "numeric"),
+    "random:index/randomString:RandomString": ("keepers", "length", "special", "upper", "lower", "numeric"),
+    # terraform-provider-time resource_time_rotating.go / resource_time_static.go: triggers, rfc3339.
+    "time:index/rotating:Rotating": ("triggers", "rfc3339"),
+    "time:index/static:Static": ("triggers", "rfc3339"),
+    # pulumi-command: a change of triggers replaces the command.
+    "command:local:Command": ("triggers",),
+}
 
 
 def unwrap(value: Any) -> Any:
@@ -63,6 +90,29 @@ def has_unknowns(value: Any) -> bool:
     if isinstance(value, list):
         return any(has_unknowns(v) for v in value)
     return False
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths (list items by index) where `new` differs from `old` or is unknown."""
+    if has_unknowns(new) and not isinstance(new, (dict, list)):
+        return [prefix]
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            path
+            for key in sorted({*old, *new})
+            for path in changed_paths(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else key)
+        ]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [
+            path for i, (o, n) in enumerate(zip(old, new, strict=True)) for path in changed_paths(o, n, f"{prefix}.{i}")
+        ]
+    return [] if old == new else [prefix]
+
+
+def replaces(typ: str, paths: list[str], replace_on_changes: Sequence[str]) -> bool:
+    """Whether the provider's Diff asks for a replacement: a changed path under a force-new property."""
+    force_new = [*FORCE_NEW.get(typ, ()), *replace_on_changes]
+    return any(path == new or path.startswith(f"{new}.") for path in paths for new in force_new)
 
 
 def known(value: Any) -> Any:
@@ -149,7 +199,14 @@ class EngineMocks(pulumi.runtime.Mocks):
         self.preview = preview
 
     def decide(
-        self, urn: str, typ: str, name: str, inputs: dict[str, Any], secret_outputs: list[str], ignored: list[str]
+        self,
+        urn: str,
+        typ: str,
+        name: str,
+        inputs: dict[str, Any],
+        secret_outputs: list[str],
+        ignored: list[str],
+        replace_on_changes: Sequence[str] = (),
     ) -> Decision:
         old = self.prior.get(urn)
         if old is not None:
@@ -157,6 +214,11 @@ class EngineMocks(pulumi.runtime.Mocks):
         plain = unwrap(inputs)
         if old is not None and not has_unknowns(plain) and plain == diff_baseline(old):
             return Decision(SAME, old.id, inputs, old.raw_outputs)
+        replacing = old is not None and replaces(typ, changed_paths(diff_baseline(old), plain), replace_on_changes)
+        if replacing:
+            # A replacement creates the new resource (the old one goes at the end): no id in a preview
+            # (pkg/resource/deploy/step.go, ReplaceStep; the provider's Create with preview).
+            old = None
         rid, modelled, extra = azure_model.model(typ, name, known(plain), self.world.now)
         if self.preview:
             outputs = preview_outputs(modelled, inputs)
@@ -171,7 +233,7 @@ class EngineMocks(pulumi.runtime.Mocks):
         # The engine applies additionalSecretOutputs (the stock mock monitor does not).
         outputs |= {k: _secret(unwrap(outputs[k])) for k in secret_outputs if k in outputs}
         if old is None:
-            return Decision(CREATE, "" if self.preview else rid, inputs, outputs)
+            return Decision(REPLACE if replacing else CREATE, "" if self.preview else rid, inputs, outputs)
         return Decision(UPDATE, old.id, inputs, outputs)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -198,7 +260,9 @@ class EngineMonitor(pulumi_mocks.MockMonitor):
         pulumi_mocks._ensure_event_loop()  # pyright: ignore[reportPrivateImportUsage]  # as MockMonitor does
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         secret_outputs, ignored = list(request.additionalSecretOutputs), list(request.ignoreChanges)
-        decision = self.engine.decide(urn, request.type, request.name, inputs, secret_outputs, ignored)
+        decision = self.engine.decide(
+            urn, request.type, request.name, inputs, secret_outputs, ignored, list(request.replaceOnChanges)
+        )
         self.decisions[urn] = decision
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, decision.id, decision.outputs)
         state = _sync_await(rpc.serialize_properties(decision.outputs, {}))

@@ -39,7 +39,7 @@ from tests.stack.azure_model import (
     exec_kubeconfig,
     stable_uuid,
 )
-from tests.stack.engine import SAME, EngineMocks, EngineMonitor, diff_baseline, has_unknowns, unwrap
+from tests.stack.engine import REPLACE, SAME, EngineMocks, EngineMonitor, changed_paths, diff_baseline, unwrap
 from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS, PROGRAM_DIR, PROJECT, ROOT, cli_config, shipped_config
 
 __all__ = [
@@ -87,6 +87,7 @@ class Registered:
     retain_on_delete: bool
     deleted_with: str
     ignore_changes: list[str]
+    replace_on_changes: list[str]
     additional_secret_outputs: list[str]
     step: str
 
@@ -150,22 +151,20 @@ class Evaluation:
         return {r.urn: r.inputs for r in self.resources}
 
     def changes(self, prior: Evaluation) -> dict[str, str]:
-        """What a preview against `prior` would show: name -> "create", "update: <keys>" or "delete".
+        """What a preview against `prior` would show: name -> "create", "update: <keys>", "replace: <keys>" or
+        "delete".
 
-        An input that differs or is unknown is a change, as each provider's Diff reports it."""
+        An input that differs or is unknown is a change, as each provider's Diff reports it; a change of a
+        property the provider cannot update in place, or one listed in replaceOnChanges, is a replacement
+        (tests/stack/engine.py FORCE_NEW)."""
         shown: dict[str, str] = {}
         for resource in self.resources:
             old = prior.by_urn.get(resource.urn)
             if old is None:
                 shown[resource.name] = "create"
             elif resource.step != SAME:
-                baseline = diff_baseline(old)
-                keys = sorted(
-                    k
-                    for k in {*resource.inputs, *baseline}
-                    if has_unknowns(resource.inputs.get(k)) or resource.inputs.get(k) != baseline.get(k)
-                )
-                shown[resource.name] = f"update: {', '.join(keys)}"
+                keys = sorted({path.split(".")[0] for path in changed_paths(diff_baseline(old), resource.inputs)})
+                shown[resource.name] = f"{'replace' if resource.step == REPLACE else 'update'}: {', '.join(keys)}"
         shown |= {r.name: "delete" for r in prior.resources if r.urn not in self.by_urn}
         return shown
 
@@ -210,6 +209,7 @@ class RecordingMonitor(EngineMonitor):
                     retain_on_delete=request.retainOnDelete,
                     deleted_with=request.deletedWith,
                     ignore_changes=list(request.ignoreChanges),
+                    replace_on_changes=list(request.replaceOnChanges),
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     step=decision.step,
                 )

@@ -25,7 +25,8 @@ def test_the_add_on_runs_with_rotation_at_the_configured_poll_interval(csi: Eval
 
 def test_the_sdk_mode_enables_no_add_on_and_declares_no_class() -> None:
     ev = evaluate({"secretDelivery": "sdk"})
-    assert "addonProfiles" not in ev.one(t.CLUSTER).inputs
+    # Disabled in so many words: AKS keeps an add-on that a PUT leaves out (after a switch back from csi).
+    assert ev.one(t.CLUSTER).inputs["addonProfiles"] == {CSI_ADDON: {"enabled": False}}
     assert ev.of_type(t.SECRET_PROVIDER_CLASS) == []
     assert [job.name for job in ev.of_type(t.JOB)] == [t.SDK_JOB]
     assert ev.exports["jobNames"] == ["read-keyvault-secret"]
@@ -55,11 +56,16 @@ def test_the_class_waits_until_the_api_server_serves_its_kind(csi: Evaluation) -
     environment = wait.inputs["environment"]
     assert environment["GROUP_VERSION"] == "secrets-store.csi.x-k8s.io/v1"
     assert environment["RESOURCE"] == "secretproviderclasses"
+    assert environment["NAMESPACE"] == "workload-identity-demo"  # then: may the deployer create one there?
     assert int(environment["TIMEOUT_SECONDS"]) >= 300
     assert "azureKeyvaultSecretsProvider" in environment["HINT"]
     assert wait.inputs["stdin"] == csi.one(t.K8S_PROVIDER).inputs["kubeconfig"]
     assert wait.raw_inputs["stdin"] != wait.inputs["stdin"], "the kubeconfig travels as a secret"
     assert csi.one(t.CLUSTER).urn in wait.dependencies
+    # After the deployer's role and its propagation wait, and again whenever that role is replaced.
+    role, rbac_ready = csi.named("app-namespace-deployer-writer"), csi.named("app-namespace-rbac-ready")
+    assert {role.urn, rbac_ready.urn} <= set(wait.dependencies)
+    assert wait.inputs["triggers"] == [role.id]
     assert wait.urn in spc.dependencies
 
 

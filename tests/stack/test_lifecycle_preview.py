@@ -118,4 +118,4 @@ def test_the_emulated_preview_shows_what_reading_a_resource_output_would_cost(mo
     tamper(monkeypatch, authorization, "RoleAssignment", principal_from_cluster_output)
     before = evaluate(stack="dev")
     changes = preview("dev", before, {"nodeCount": 2}).changes(before)
-    assert changes == {"cluster": "update: agentPoolProfiles", "cluster-kubelet-acrpull": "update: principalId"}
+    assert changes == {"cluster": "update: agentPoolProfiles", "cluster-kubelet-acrpull": "replace: principalId"}

@@ -68,9 +68,9 @@ def test_the_first_up_after_the_period_rotates_the_value_renews_the_expiry_and_r
     preview = evaluate_stack("prod", prior=state, preview=True).changes(state)
     assert preview == {
         "secret-store-rotation": "create",
-        "secret-store-value": "update: keepers",
+        "secret-store-value": "replace: keepers",
         "secret-store-secret": "update: properties",
-        "demo-job": "update: spec",
+        "demo-job": "replace: spec",
     }
     rotated = evaluate_stack("prod", prior=state)
     (old_value, old_expiry), (new_value, new_expiry) = value_and_expiry(prod), value_and_expiry(rotated)
@@ -87,7 +87,7 @@ def test_with_csi_both_jobs_rerun_after_a_rotation() -> None:
     deployed = evaluate_stack("dev", {"secretRotationDays": 30})
     state = refreshed(deployed, later=timedelta(days=31))
     changes = evaluate_stack("dev", {"secretRotationDays": 30}, prior=state, preview=True).changes(state)
-    assert changes["demo-job"] == changes["demo-file-job"] == "update: spec"
+    assert changes["demo-job"] == changes["demo-file-job"] == "replace: spec"
     rotated = evaluate_stack("dev", {"secretRotationDays": 30}, prior=state)
     value = rotated.one(t.SECRET).inputs["properties"]["value"]
     assert value != deployed.one(t.SECRET).inputs["properties"]["value"]
@@ -102,7 +102,7 @@ def test_a_configured_value_keeps_its_value_and_only_its_expiry_is_renewed() -> 
     changes = evaluate_stack("dev", config, secrets=secrets, prior=state, preview=True).changes(state)
     assert changes == {
         "secret-store-rotation": "create",
-        "secret-store-set-at": "update: triggers",
+        "secret-store-set-at": "replace: triggers",
         "secret-store-secret": "update: properties",
     }
     rotated = evaluate_stack("dev", config, secrets=secrets, prior=state)

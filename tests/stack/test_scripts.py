@@ -296,7 +296,7 @@ def test_kind_wait_polls_discovery_until_the_add_on_serves_the_kind(bin_dir: Pat
     result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "60"}, stdin="apiVersion: v1\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "the API server serves secretproviderclasses in secrets-store.csi.x-k8s.io/v1\n"
-    assert result.stderr.count("waiting for secretproviderclasses") == 2
+    assert result.stderr.count("waiting: the API server still does not serve secretproviderclasses") == 2
     assert "could not find the requested resource" in result.stderr
     # Discovery only: the deployer may not read CustomResourceDefinitions.
     assert all(" get --raw /apis/secrets-store.csi.x-k8s.io/v1" in line for line in calls.read_text().splitlines())
@@ -321,6 +321,38 @@ def test_kind_wait_gives_up_with_the_hint(bin_dir: Path) -> None:
     assert first.startswith("error: after 0s the API server still does not serve secretproviderclasses")
     assert first.endswith("could not find the requested resource")
     assert hint == "Check the add-on."
+
+
+def test_kind_wait_then_waits_until_the_deployer_may_create_the_kind(bin_dir: Path, tmp_path: Path) -> None:
+    count, calls = tmp_path / "count", tmp_path / "calls"
+    count.write_text("0")
+    fake(
+        bin_dir,
+        "kubectl",
+        f'echo "$*" >> {calls}\n'
+        f"case \"$*\" in *'get --raw'*) echo '{DISCOVERY}'; exit 0 ;; esac\n"
+        f'n=$(cat {count}); n=$((n+1)); echo $n > {count}\nif [ "$n" -lt 3 ]; then exit 1; fi\nexit 0',
+    )
+    env = {**KIND_ENV, "NAMESPACE": "demo", "TIMEOUT_SECONDS": "60"}
+    result = run("wait-for-api-resource.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "the deployer can create secretproviderclasses.secrets-store.csi.x-k8s.io in namespace demo"
+    )
+    assert result.stderr.count("waiting: the deployer still cannot create") == 2
+    assert (
+        calls.read_text()
+        .splitlines()[-1]
+        .endswith("auth can-i --quiet create secretproviderclasses.secrets-store.csi.x-k8s.io --namespace demo")
+    )
+
+
+def test_kind_wait_gives_up_on_access_naming_the_role(bin_dir: Path) -> None:
+    fake(bin_dir, "kubectl", f"case \"$*\" in *'get --raw'*) echo '{DISCOVERY}'; exit 0 ;; esac\nexit 1")
+    result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "NAMESPACE": "demo", "TIMEOUT_SECONDS": "0"})
+    assert result.returncode == 1
+    assert "the deployer still cannot create secretproviderclasses" in result.stderr
+    assert "Azure Kubernetes Service RBAC Admin" in result.stderr
 
 
 def test_kind_wait_without_kubectl_names_it(bin_dir: Path) -> None:
