@@ -147,6 +147,7 @@ pulumi.export(
 pulumi.export(
     "jobLogsCommand",
     # Both Jobs' pods, each line prefixed with its pod.
-    f"kubectl logs --namespace {config.namespace} --selector app.kubernetes.io/part-of={PART_OF} --prefix",
+    # --tail=-1: with a selector kubectl shows only 10 lines per pod, and a failure's retries need more.
+    f"kubectl logs --namespace {config.namespace} --selector app.kubernetes.io/part-of={PART_OF} --prefix --tail=-1",
 )
 pulumi.export("kubeconfig", cluster.kubeconfig)

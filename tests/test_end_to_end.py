@@ -12,6 +12,7 @@ in the program makes the app fail with the exit code of the matching real-world 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -20,6 +21,7 @@ from tests.fakes import FakeAzure, RunResult
 from tests.fakes.fixtures import fake_azure_factory, fake_ca, fake_signing_keys
 from tests.stack import constants as t
 from tests.stack.harness import TENANT_ID, Evaluation, evaluate
+from tests.stack.refresh import refreshed
 from tests.stack.test_cut_wires import CUTS
 
 __all__ = ["fake_azure_factory", "fake_ca", "fake_signing_keys"]
@@ -135,3 +137,19 @@ def test_a_grant_wider_than_the_secret_still_works_so_only_the_wiring_check_catc
     assert deployed(ev).returncode == 0
     with pytest.raises(AssertionError, match="not scoped to the secret"):
         check(ev)
+
+
+def test_after_a_rotation_both_jobs_prove_the_new_value(fake_azure_factory: Callable[..., FakeAzure]) -> None:
+    """The first up after the period writes a new value; the re-run Jobs read it and match their new
+    expectation, while the old Jobs' expectation would no longer match it (exit 8)."""
+    config = {"secretRotationDays": 30}
+    before = evaluate(config)
+    rotated = evaluate(config, prior=refreshed(before, later=timedelta(days=31)))
+    issuer = rotated.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+    azure = fake_azure_factory(tenant_id=TENANT_ID, oidc_issuer_url=issuer)
+    deploy(rotated, azure)
+    for run in (run_job, run_file_job):
+        assert run(rotated, azure).returncode == 0
+        stale = run(before, azure)
+        assert stale.returncode == 8, stale.stderr
+        assert "fingerprint mismatch" in stale.stderr

@@ -1,6 +1,7 @@
 """The manifest gates (scripts/test.sh): the SecretProviderClass has no schema in kubernetes-validate, so it is
-checked against its CRD's schema, vendored in tests/gates/schemas. The gate accepts what the stack renders and
-refuses what the API server would refuse."""
+checked against its CRD's schema, vendored in tests/gates/schemas and made strict (like kubernetes-validate
+--strict): it accepts what the stack renders, and refuses a wrong type, a field the CRD does not declare (which the
+API server would drop with a warning) and the deprecated v1alpha1 (which it still serves)."""
 
 from __future__ import annotations
 

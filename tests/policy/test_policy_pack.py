@@ -62,6 +62,7 @@ POLICY_OF_CUT: dict[str, str | None] = {
     "class names another vault": "workload-identity-secret-provider-class",
     "class names another secret": "workload-identity-secret-provider-class",
     "file Job runs as the default ServiceAccount": "workload-identity-secret-provider-class",
+    "file Job mounts no CSI volume": None,
     "file Job does not wait for the class": None,
 }
 

@@ -151,6 +151,13 @@ def another_secret(parameters: dict) -> None:
     parameters["objects"] = "array:\n  - |\n    objectName: other-secret\n    objectType: secret\n"
 
 
+def drop_csi_volume(spec: dict) -> None:
+    pod = spec["template"]["spec"]
+    pod["volumes"] = [v for v in pod["volumes"] if "csi" not in v]
+    (container,) = pod["containers"]
+    container["volume_mounts"] = [m for m in container["volume_mounts"] if m["name"] != "secrets-store"]
+
+
 def file_job_only(edit: Callable[[dict], None]) -> Callable[[str, dict], None]:
     apply = job_edit(edit)
     return lambda name, kw: apply(name, kw) if name == "demo-file-job" else None
@@ -251,6 +258,10 @@ CUTS: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], Callable[[Evaluation
     "file Job runs as the default ServiceAccount": (
         lambda mp: tamper(mp, k8s.batch.v1, "Job", file_job_only(run_as_default_service_account)),
         wiring.check_federation,
+    ),
+    "file Job mounts no CSI volume": (
+        lambda mp: tamper(mp, k8s.batch.v1, "Job", file_job_only(drop_csi_volume)),
+        wiring.check_secret_provider_class,
     ),
     "file Job does not wait for the class": (
         lambda mp: tamper(mp, k8s.batch.v1, "Job", only_named("demo-file-job", drop_dependency("CustomResource"))),

@@ -386,7 +386,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
     selector = "app.kubernetes.io/part-of=workload-identity-demo"
     assert (
         dev.exports["jobLogsCommand"]
-        == f"kubectl logs --namespace workload-identity-demo --selector {selector} --prefix"
+        == f"kubectl logs --namespace workload-identity-demo --selector {selector} --prefix --tail=-1"
     )
     for job in dev.of_type(t.JOB):
         assert (

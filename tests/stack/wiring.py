@@ -120,10 +120,17 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
 def check_secret_provider_class(ev: Evaluation) -> None:
     """Each file Job mounts, read-only, a class in its namespace that reads this vault's secret as the federated
     identity; the app reads the file the driver writes for it."""
+    mounted: set[str] = set()
     for job in ev.of_type(t.JOB):
         pod = job.inputs["spec"]["template"]["spec"]
-        for volume in [v for v in pod["volumes"] if "csi" in v]:
+        volumes = [v for v in pod["volumes"] if "csi" in v]
+        env = {e["name"] for c in pod["containers"] for e in c.get("env", [])}
+        assert volumes or "SECRET_FILE" not in env, f"{job.name} reads a file no CSI volume mounts"
+        for volume in volumes:
             _check_csi_volume(ev, job, volume)
+            mounted.add(volume["csi"]["volumeAttributes"]["secretProviderClass"])
+    for spc in ev.of_type(t.SECRET_PROVIDER_CLASS):
+        assert spc.inputs["metadata"]["name"] in mounted, f"no Job mounts SecretProviderClass {spc.name}"
 
 
 def _check_csi_volume(ev: Evaluation, job: Registered, volume: dict) -> None:
