@@ -110,6 +110,8 @@ def run_file_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
         "TENANT_ID": parameters.get("tenantID") or parameters.get("tenantId", ""),
         "KEYVAULT_NAME": parameters["keyvaultName"],
         "OBJECT_NAMES": ",".join(o["objectName"] for o in objects),
+        "OBJECT_TYPES": ",".join(o.get("objectType", "") for o in objects),
+        "USE_POD_IDENTITY": parameters.get("usePodIdentity", "false"),
         # The kubelet's token for the pod's own ServiceAccount; no webhook, no label needed.
         "POD_TOKEN_FILE": str(azure.project_token(namespace, pod["spec"]["serviceAccountName"])),
         "AUTHORITY_HOST": AUTHORITY_HOST,

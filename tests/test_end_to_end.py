@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pulumi_kubernetes as k8s
 import pytest
 
 from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE, deploy, run_file_job, run_job
@@ -22,7 +23,7 @@ from tests.fakes.fixtures import fake_azure_factory, fake_ca, fake_signing_keys
 from tests.stack import constants as t
 from tests.stack.harness import TENANT_ID, Evaluation, evaluate
 from tests.stack.refresh import refreshed
-from tests.stack.test_cut_wires import CUTS
+from tests.stack.test_cut_wires import CUTS, class_parameters, tamper
 
 __all__ = ["fake_azure_factory", "fake_ca", "fake_signing_keys"]
 
@@ -153,3 +154,23 @@ def test_after_a_rotation_both_jobs_prove_the_new_value(fake_azure_factory: Call
         stale = run(before, azure)
         assert stale.returncode == 8, stale.stderr
         assert "fingerprint mismatch" in stale.stderr
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "symptom"),
+    [
+        ("usePodIdentity", "true", "no NMI"),
+        ("objects", "array:\n  - |\n    objectName: demo-secret\n    objectType: key\n", "objectType"),
+    ],
+)
+def test_the_fake_driver_refuses_what_the_real_one_cannot_mount(
+    monkeypatch: pytest.MonkeyPatch,
+    deployed_file_job: Callable[[Evaluation], RunResult],
+    parameter: str,
+    value: str,
+    symptom: str,
+) -> None:
+    tamper(monkeypatch, k8s.apiextensions, "CustomResource", class_parameters(lambda p: p.update({parameter: value})))
+    result = deployed_file_job(evaluate({"secretDelivery": "csi"}))
+    assert result.returncode == 1
+    assert symptom in result.stderr

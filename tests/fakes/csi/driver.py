@@ -6,7 +6,8 @@ audience api://AzureADTokenExchange), exchanges it at Entra ID for the identity 
 after it (secrets-store-csi-driver-provider-azure: pkg/provider/provider.go, pkg/auth/auth.go). This does the same
 with azure-identity and azure-keyvault-secrets, against the fakes, and prints only what failed, never a value.
 
-Env: CLIENT_ID, TENANT_ID, KEYVAULT_NAME, OBJECT_NAMES (comma-separated), POD_TOKEN_FILE, AUTHORITY_HOST, MOUNT_DIR.
+Env: CLIENT_ID, TENANT_ID, KEYVAULT_NAME, OBJECT_NAMES and OBJECT_TYPES (comma-separated), USE_POD_IDENTITY,
+POD_TOKEN_FILE, AUTHORITY_HOST, MOUNT_DIR.
 Exit 0: mounted. Exit 1: the mount fails (the kubelet would retry it, and the pod would never start).
 """
 
@@ -35,6 +36,13 @@ def main() -> int:
     )
     client = SecretClient(f"https://{env['KEYVAULT_NAME']}.vault.azure.net/", credential, retry_total=0)
     mount = Path(env["MOUNT_DIR"])
+    if env["USE_POD_IDENTITY"] == "true":
+        # The retired AAD Pod Identity mode: a token from IMDS through NMI, which this cluster does not run.
+        print("csi mount failed: usePodIdentity is true and no NMI answers on this node", file=sys.stderr)
+        return 1
+    if set(env["OBJECT_TYPES"].split(",")) != {"secret"}:
+        print(f"csi mount failed: objectType {env['OBJECT_TYPES']!r} is not secret", file=sys.stderr)
+        return 1
     try:
         for name in env["OBJECT_NAMES"].split(","):
             value = client.get_secret(name).value or ""
