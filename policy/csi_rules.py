@@ -8,6 +8,7 @@ starts (kubelet events: FailedMount).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -16,16 +17,23 @@ from pulumi_policy import PolicyResource
 
 from props import of_type, value, value_or
 from wiring_rules import (
+    CLIENT_ID_ANNOTATION,
     CSI_SECRETS_DRIVER,
     IDENTITY,
+    KEY_VAULT_DATA_ROLES,
     POD_TEMPLATE_PATHS,
+    ROLE_ASSIGNMENT,
+    SERVICE_ACCOUNT,
     Report,
     federated_service_accounts_by_client_id,
+    role_guid,
 )
 
 SECRET_PROVIDER_CLASS = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
-VAULT = "azure-native:keyvault:Vault"
-SECRET = "azure-native:keyvault:Secret"
+# A role scope at a vault or one of its secrets: .../providers/Microsoft.KeyVault/vaults/<vault>[/secrets/<secret>]
+_VAULT_SCOPE = re.compile(
+    r"/providers/microsoft\.keyvault/vaults/(?P<vault>[^/]+)(?:/secrets/(?P<secret>[^/]+))?/?$", re.I
+)
 
 
 def secret_provider_classes(resources: Sequence[PolicyResource], report: Report) -> None:
@@ -54,51 +62,92 @@ def secret_provider_classes(resources: Sequence[PolicyResource], report: Report)
 def _judge_identity(
     resources: Sequence[PolicyResource], spc: PolicyResource, parameters: Any, where: str, report: Report
 ) -> None:
+    """The pods mounting the class must be trusted by its identity: a stack identity's federated credentials
+    name their ServiceAccount; an identity from elsewhere must at least be the one that ServiceAccount is
+    annotated with (else it is a slip, not a choice)."""
     client_id, trusted = value(parameters, "clientID"), federated_service_accounts_by_client_id(resources)
-    if client_id is None or trusted is None or not of_type(resources, IDENTITY):
+    if client_id is None or trusted is None:
         return
-    if client_id not in trusted:
-        report(
-            f"{where}: clientID {client_id} is no workload identity of this stack (a user-assigned identity with a "
-            "federated credential); the mount fails with AADSTS700016 or AADSTS70021. Fix: the identity's clientId.",
-            spc.urn,
+    annotated = {
+        (value(sa.props, "metadata", "namespace"), value(sa.props, "metadata", "name")): value(
+            sa.props, "metadata", "annotations", CLIENT_ID_ANNOTATION
         )
-        return
+        for sa in of_type(resources, SERVICE_ACCOUNT)
+    }
     for owner, namespace, service_account in _pods_mounting(resources, spc):
-        if (namespace, service_account) not in trusted[client_id]:
+        account = f"{namespace}/{service_account}"
+        if client_id in trusted and (namespace, service_account) not in trusted[client_id]:
             report(
-                f"{owner.name}: its pods mount {spc.name} as {namespace}/{service_account}, which the class's "
-                f"identity {client_id} has no federated credential for; the mount fails with AADSTS70021. "
-                "Fix: run the pods as the federated ServiceAccount.",
+                f"{owner.name}: its pods mount {spc.name} as {account}, which the class's identity {client_id} has "
+                "no federated credential for; the kubelet reports FailedMount with AADSTS70021. Fix: run the pods "
+                "as the federated ServiceAccount.",
                 owner.urn,
+            )
+        elif client_id not in trusted and annotated.get((namespace, service_account)) not in (None, client_id):
+            report(
+                f"{where}: clientID {client_id} is not the client id its pods' ServiceAccount {account} is "
+                f"annotated with ({annotated[(namespace, service_account)]}); the kubelet reports FailedMount with "
+                "AADSTS700016 or AADSTS70021. Fix: the workload identity's clientId.",
+                spc.urn,
             )
 
 
 def _judge_objects(
     resources: Sequence[PolicyResource], spc: PolicyResource, parameters: Any, where: str, report: Report
 ) -> None:
+    """Judged only where this stack decides what the class's identity may read: when every Key Vault data
+    role it holds here is known and scoped to a vault (or a secret), a class naming another vault (or
+    secret) gets 403. An identity with no data role in this stack may be granted one elsewhere."""
+    reach = _data_role_reach(resources, value(parameters, "clientID"))
     vault_name, objects = value(parameters, "keyvaultName"), value(parameters, "objects")
-    vaults = {value(v.props, "name") for v in of_type(resources, VAULT)}
-    if vault_name is None or not vaults or None in vaults:
+    if reach is None or vault_name is None:
         return
-    if vault_name not in vaults:
+    vault_name = vault_name.lower()
+    if vault_name not in reach:
         report(
-            f"{where}: keyvaultName {vault_name} is not a vault of this stack ({', '.join(sorted(vaults))}); the "
-            "mount fails (the name does not resolve, or 403). Fix: the vault's name.",
+            f"{where}: keyvaultName {vault_name} is not a vault its identity may read here "
+            f"({', '.join(sorted(reach))}); the kubelet reports FailedMount with 403 (or a name that does not "
+            "resolve). Fix: the vault's name.",
             spc.urn,
         )
         return
-    secrets = {value(s.props, "name") for s in of_type(resources, SECRET)}
-    if objects is None or None in secrets:
+    secrets = reach[vault_name]
+    if objects is None or secrets is None:
         return
     for item in yaml.safe_load(objects).get("array", []):
-        name = yaml.safe_load(item).get("objectName")
-        if name not in secrets:
+        name = str(yaml.safe_load(item).get("objectName"))
+        if name.lower() not in secrets:
             report(
-                f"{where}: object {name} is not a secret this stack declares ({', '.join(sorted(secrets))}); the "
-                "mount fails with 404 SecretNotFound, or 403 where the role is scoped to a secret. Fix: its name.",
+                f"{where}: object {name} is not a secret its identity may read in {vault_name} "
+                f"({', '.join(sorted(secrets))}); the kubelet reports FailedMount with 403. Fix: its objectName.",
                 spc.urn,
             )
+
+
+def _data_role_reach(resources: Sequence[PolicyResource], client_id: str | None) -> dict[str, set[str] | None] | None:
+    """vault name -> the secrets (None: all) the identity with this client id may read through its Key Vault data
+    roles in this stack; None when that cannot be told (unknown values, no such role, or a wider scope)."""
+    principals = {value(r.props, "clientId"): value(r.props, "principalId") for r in of_type(resources, IDENTITY)}
+    principal = principals.get(client_id)
+    if client_id is None or principal is None:
+        return None
+    scopes = [
+        value(a.props, "scope")
+        for a in of_type(resources, ROLE_ASSIGNMENT)
+        if role_guid(a) in KEY_VAULT_DATA_ROLES and value(a.props, "principalId") == principal
+    ]
+    if not scopes or None in scopes:
+        return None
+    reach: dict[str, set[str] | None] = {}
+    for scope in scopes:
+        match = _VAULT_SCOPE.search(scope)
+        if match is None:
+            return None  # a group or subscription: any vault below it
+        # Key Vault names vaults and secrets case-insensitively.
+        vault, secret = match.group("vault").lower(), (match.group("secret") or "").lower() or None
+        known_secrets = reach.get(vault, set())
+        reach[vault] = None if secret is None or known_secrets is None else {*known_secrets, secret}
+    return reach
 
 
 def _pods_mounting(

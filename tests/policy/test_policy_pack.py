@@ -251,7 +251,49 @@ def test_other_programs_reasonable_choices_raise_no_violation(deployed: Deployed
         },
     )
     namespace_less = extra("kubernetes:core/v1:Pod", "bare", {"metadata": {}, "spec": {"containers": []}})
-    assert stack_violations(dev, ci_reader, helm_pod, namespace_less) == {}
+    # Another team's class: an identity and a vault granted elsewhere, mounted by its own Deployment.
+    their_class = extra(
+        "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass",
+        "their-class",
+        {
+            "metadata": {"name": "theirs", "namespace": "apps"},
+            "spec": {
+                "provider": "azure",
+                "parameters": {
+                    "usePodIdentity": "false",
+                    "clientID": "88888888-0000-0000-0000-000000000000",
+                    "keyvaultName": "kv-elsewhere",
+                    "tenantID": "t",
+                    "objects": "array:\n  - |\n    objectName: api-key\n    objectType: secret\n",
+                },
+            },
+        },
+    )
+    their_pods = extra(
+        "kubernetes:apps/v1:Deployment",
+        "their-app",
+        {
+            "metadata": {"namespace": "apps"},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {}},
+                    "spec": {
+                        "serviceAccountName": "their-sa",
+                        "volumes": [
+                            {
+                                "name": "s",
+                                "csi": {
+                                    "driver": "secrets-store.csi.k8s.io",
+                                    "volumeAttributes": {"secretProviderClass": "theirs"},
+                                },
+                            }
+                        ],
+                    },
+                }
+            },
+        },
+    )
+    assert stack_violations(dev, ci_reader, helm_pod, namespace_less, their_class, their_pods) == {}
 
 
 def test_the_pack_runs_the_rules_through_the_sdks_own_arguments(dev: Evaluation) -> None:
