@@ -95,6 +95,8 @@ secret_provider_class = (
         vault_name=store.vault_name,
         secret_name=store.secret_name,
         kubeconfig=cluster.kubeconfig,
+        cluster_name=cluster.name,
+        resource_group_name=group.name,
         # The cluster's create or update enables the add-on; the deployer's role lets it write the class.
         wait_after=[cluster.cluster, *namespace.ready],
         access_changes=[namespace.deployer_role.id] if namespace.deployer_role else [],

@@ -40,8 +40,10 @@ for arg in "$@"; do
 done
 
 stack=dev
+stack_given=false
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then # a first argument that is not an option names the stack
   stack=$1
+  stack_given=true
   shift
 fi
 new=false
@@ -53,6 +55,9 @@ for arg in "$@"; do
     *) up_args+=("$arg") ;;
   esac
 done
+if [ "$new" = true ] && [ "$stack_given" = false ]; then
+  fail "--new creates the stack named first: ./scripts/deploy.sh <stack> --new"
+fi
 if [ ! -f "Pulumi.$stack.yaml" ] && [ "$new" = false ]; then
   known=$(printf '%s\n' Pulumi.*.yaml | sed 's/^Pulumi\.\(.*\)\.yaml$/\1/' | tr '\n' ' ')
   fail "there is no Pulumi.$stack.yaml (stacks here: ${known% }). Check the name, or create the stack on Pulumi.yaml's defaults with: ./scripts/deploy.sh $stack --new"

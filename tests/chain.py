@@ -11,6 +11,7 @@ pod's volume -> the app in file mode.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def run_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
 
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
+MOUNT_FAILED_PREFIX = "csi mount failed: "  # tests/fakes/csi/driver.py
 # Its own directory: run as a script, its folder leads sys.path, and tests/fakes/azure.py would shadow azure.
 CSI_DRIVER_SCRIPT = Path(__file__).parent / "fakes" / "csi" / "driver.py"
 
@@ -126,7 +128,18 @@ def run_file_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
     (container,) = pod["spec"]["containers"]
     app_env = {e["name"]: e["value"] for e in container["env"]}
     app_env["SECRET_FILE"] = app_env["SECRET_FILE"].replace(mount_path, str(mount), 1)
-    return azure.run({**base_env(azure.workdir), **app_env})
+    result = azure.run({**base_env(azure.workdir), **app_env})
+    # Shown as in the pod: the volume at its mount path.
+    return dataclasses.replace(
+        result,
+        stdout=result.stdout.replace(str(mount), mount_path),
+        stderr=result.stderr.replace(str(mount), mount_path),
+    )
+
+
+def mount_failed(result: RunResult) -> bool:
+    """A file Job's run that stopped at the driver's mount: the pod would stay ContainerCreating."""
+    return result.stderr.startswith(MOUNT_FAILED_PREFIX)
 
 
 # Each cut wire, the exit code the app gives for its symptom (app/README.md), and what it says.

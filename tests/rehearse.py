@@ -3,8 +3,10 @@
 Evaluates the program for a stack under the emulated engine, prints the Workload ID chain as it is
 wired, deploys it onto local fakes of Entra ID, Key Vault and the cluster's OIDC issuer, and runs
 the real app with the Job's environment and a token for the Job's ServiceAccount (tests/chain.py,
-the end-to-end tests' own code path). `--cut NAME` cuts one wire first and shows what a real
-deployment would show; the exit code is the app's.
+the end-to-end tests' own code path); with the CSI path, mounts the file Job's volume as the driver
+would and runs the app in file mode on it. `--cut NAME` cuts one wire first and shows what a real
+deployment would show. The exit code is the first failing Job's app's, or MOUNT_FAILED when the file
+Job's volume cannot be mounted (its pod never starts).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -27,14 +29,21 @@ from tests.chain import (
     EXPECTED_FILE_FAILURE,
     USE_LABEL,
     deploy,
+    mount_failed,
     run_file_job,
     run_job,
 )
-from tests.fakes import FakeAzure
+from tests.fakes import FakeAzure, RunResult
 from tests.stack import constants as t
 from tests.stack.harness import TENANT_ID, Evaluation, evaluate_stack
 from tests.stack.test_cut_wires import CUTS
 from workload_id import roles
+
+MOUNT_FAILED = 20
+MOUNT_FIX = (
+    "fix: kubectl describe pod shows FailedMount: the SecretProviderClass's clientID must be the workload identity's "
+    "client id, keyvaultName and objects the stack's vault and secret, and the pod's ServiceAccount the federated one"
+)
 
 # The wires whose cut the running chain shows (the others are ordering, which only the wiring tests see).
 CHAIN_CUTS = [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE]
@@ -57,13 +66,20 @@ def chain(ev: Evaluation) -> list[str]:
         f"identity                 {identity.outputs['name']}, client id {identity.outputs['clientId']}, "
         f"principal {identity.outputs['principalId']}",
     ]
-    for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
+    for assignment in sorted(ev.of_type(t.ROLE_ASSIGNMENT), key=lambda a: a.name):
         guid = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
         lines.append(
             f"role                     {roles.NAMES.get(guid, guid)} -> {assignment.inputs['principalId']} "
             f"at ...{assignment.inputs['scope'][-60:]}"
         )
     lines.append(f"secret                   {secret.inputs['secretName']} in {vault.outputs['properties']['vaultUri']}")
+    for job in [j for j in ev.of_type(t.JOB) if j.name == t.FILE_JOB]:
+        pod = job.inputs["spec"]["template"]["spec"]
+        volumes = [v["csi"]["volumeAttributes"]["secretProviderClass"] for v in pod["volumes"] if "csi" in v]
+        lines.append(
+            f"file Job pod             {job.inputs['metadata']['namespace']}/{job.inputs['metadata']['name']} as "
+            f"{pod['serviceAccountName']}, CSI volume of class {', '.join(volumes) or '(none)'}"
+        )
     for spc in ev.of_type(t.SECRET_PROVIDER_CLASS):
         parameters = spc.inputs["spec"]["parameters"]
         lines.append(
@@ -84,6 +100,11 @@ def rehearse(stack: str, cut: str | None, out: TextIO) -> int:
         if cut:
             CUTS[cut][0](monkeypatch)
         ev = evaluate_stack(stack)
+    if cut in EXPECTED_FILE_FAILURE and not any(job.name == t.FILE_JOB for job in ev.of_type(t.JOB)):
+        print(
+            f"scripts/rehearse.sh: stack {stack} does not read with the CSI driver; --cut {cut!r} needs dev", file=out
+        )
+        return 2
     step("the chain as wired")
     for line in chain(ev):
         print(f"   {line}", file=out)
@@ -96,18 +117,25 @@ def rehearse(stack: str, cut: str | None, out: TextIO) -> int:
     ):
         step("deploying what the stack declares")
         deploy(ev, azure)
-        runs = []
+        codes = []
         if any(job.name == t.SDK_JOB for job in ev.of_type(t.JOB)):
             step("running the Job's app in the pod the webhook mutates")
-            runs.append(("the Job's app", run_job(ev, azure)))
+            codes.append(report(run_job(ev, azure), "the Job's app", out, step))
         if any(job.name == t.FILE_JOB for job in ev.of_type(t.JOB)):
             step("mounting the file Job's CSI volume as the driver does, then its app in file mode")
-            runs.append(("the file Job", run_file_job(ev, azure)))
-    for what, result in runs:
-        for line in [*result.stdout_lines, *result.stderr_lines]:
-            print(f"   {line}", file=out)
-        step(f"{what} exited {result.returncode}")
-    return next((result.returncode for _, result in runs if result.returncode != 0), 0)
+            codes.append(report(run_file_job(ev, azure), "the file Job's app", out, step))
+    return next((code for code in codes if code != 0), 0)
+
+
+def report(result: RunResult, what: str, out: TextIO, step: Callable[[str], None]) -> int:
+    for line in [*result.stdout_lines, *result.stderr_lines]:
+        print(f"   {line}", file=out)
+    if mount_failed(result):
+        print(f"   {MOUNT_FIX}", file=out)
+        step("the file Job's volume did not mount: its pod stays ContainerCreating, the Job fails at its deadline")
+        return MOUNT_FAILED
+    step(f"{what} exited {result.returncode}")
+    return result.returncode
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE
-from tests.rehearse import CHAIN_CUTS, main
+from tests.rehearse import CHAIN_CUTS, MOUNT_FAILED, MOUNT_FIX, main
 from tests.stack.harness import ROOT
 
 
@@ -22,9 +22,12 @@ def test_the_script_prints_the_chain_and_the_jobs_ok_line() -> None:
     assert any("subject  system:serviceaccount:workload-identity-demo:keyvault-reader" in line for line in lines)
     assert any(line.strip().startswith("OK secret=demo-secret ") for line in lines)
     # dev reads both ways: the file Job's mount and its check follow.
-    assert any(line.strip().startswith("OK file=/") for line in lines)
-    assert any(line.startswith("== the Job's app exited 0") for line in lines)
-    assert lines[-1].startswith("== the file Job exited 0")
+    assert any(line.strip().startswith("OK file=/mnt/secrets-store/demo-secret ") for line in lines)
+    # Each Job's lines under its own heading, in order.
+    sdk_ok = next(i for i, line in enumerate(lines) if line.strip().startswith("OK secret="))
+    mounting = next(i for i, line in enumerate(lines) if line.startswith("== mounting the file Job's CSI volume"))
+    assert sdk_ok < next(i for i, line in enumerate(lines) if line.startswith("== the Job's app exited 0")) < mounting
+    assert lines[-1].startswith("== the file Job's app exited 0")
 
 
 def test_list_cuts_names_each_cut_a_line() -> None:
@@ -39,12 +42,22 @@ def test_every_cut_fails_with_its_real_world_error(cut: str) -> None:
     code = main(["--cut", cut], out)
     if cut in EXPECTED_FAILURE:
         exit_code, symptom = EXPECTED_FAILURE[cut]
-        what = "the Job's app"
+        assert f"== the Job's app exited {exit_code}" in out.getvalue()
     else:  # the driver's mount fails: the pod would never start
-        (exit_code, what), symptom = (1, "the file Job"), EXPECTED_FILE_FAILURE[cut][1]
+        exit_code, symptom = MOUNT_FAILED, EXPECTED_FILE_FAILURE[cut][1]
+        assert "== the file Job's volume did not mount" in out.getvalue()
+        assert MOUNT_FIX in out.getvalue()
     assert code == exit_code, out.getvalue()
     assert symptom in out.getvalue()
-    assert f"== {what} exited {exit_code}" in out.getvalue()
+
+
+@pytest.mark.parametrize("cut", list(EXPECTED_FILE_FAILURE))
+def test_a_csi_cut_on_a_stack_without_csi_is_refused(cut: str) -> None:
+    out = io.StringIO()
+    assert main(["prod", "--cut", cut], out) == 2
+    assert out.getvalue().splitlines()[-1] == (
+        f"scripts/rehearse.sh: stack prod does not read with the CSI driver; --cut {cut!r} needs dev"
+    )
 
 
 def test_an_unknown_cut_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:

@@ -315,12 +315,21 @@ def _secret(read: _Reader) -> dict[str, Any]:
         and secret_expiry_days is not None
         and secret_rotation_days >= secret_expiry_days
     ):
+        shorter = secret_expiry_days * 2 // 3
         raise _fail(
             "secretRotationDays",
             f"is {secret_rotation_days}, not less than secretExpiryDays ({secret_expiry_days}): the secret would expire"
             " before it is rotated",
-            f"pulumi config set secretRotationDays {max(1, secret_expiry_days * 2 // 3)}"
-            " (leave time to run an up between rotation and expiry)",
+            f"pulumi config set secretRotationDays {shorter} (leave time to run an up between rotation and expiry)"
+            if shorter >= 1
+            else f"pulumi config set secretExpiryDays {secret_rotation_days + 30}",
+        )
+    if secret_rotation_days is not None and secret_value is not None and secret_expiry_days is None:
+        raise _fail(
+            "secretRotationDays",
+            "does nothing with a configured secretValue and no secretExpiryDays: the stack never changes your value,"
+            " it only renews its expiry date",
+            "pulumi config set secretExpiryDays 90, or pulumi config rm secretRotationDays",
         )
     secret_delivery = cast(SecretDelivery, read.choice("secretDelivery", SECRET_DELIVERIES))
     csi_rotation_poll_interval = _poll_interval(read.text("csiRotationPollInterval"))

@@ -46,6 +46,8 @@ class SecretProviderClass(pulumi.ComponentResource):
         vault_name: pulumi.Input[str],
         secret_name: pulumi.Input[str],
         kubeconfig: pulumi.Input[str],
+        cluster_name: pulumi.Input[str],
+        resource_group_name: pulumi.Input[str],
         wait_after: list[pulumi.Resource],
         access_changes: list[pulumi.Input[str]],
         provider: k8s.Provider,
@@ -64,8 +66,12 @@ class SecretProviderClass(pulumi.ComponentResource):
                 "RESOURCE": RESOURCE,
                 "NAMESPACE": namespace,
                 "TIMEOUT_SECONDS": str(KIND_WAIT_SECONDS),
-                "HINT": "Check the add-on: az aks show --query addonProfiles.azureKeyvaultSecretsProvider; "
-                "kubectl get pods -n kube-system -l app=secrets-store-csi-driver",
+                "HINT": pulumi.Output.format(
+                    "Check the add-on: az aks show -g {0} -n {1} --query addonProfiles.azureKeyvaultSecretsProvider;"
+                    " kubectl get pods -n kube-system -l app=secrets-store-csi-driver",
+                    resource_group_name,
+                    cluster_name,
+                ),
             },
             stdin=kubeconfig,
             triggers=access_changes,

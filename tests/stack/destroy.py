@@ -31,7 +31,7 @@ from tests.stack.harness import Evaluation, Registered
 
 # Built-in roles, by what they allow (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"  # every control-plane action but Microsoft.Authorization writes
-RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"  # role assignments (here: conditioned to three roles)
+RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"  # role assignments (here: conditioned to the stack's roles)
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 KEY_VAULT_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
 AKS_K8S_ROLES = {t.AKS_RBAC_WRITER, t.AKS_RBAC_CLUSTER_ADMIN, t.AKS_RBAC_ADMIN}

@@ -193,6 +193,20 @@ def test_a_rotation_no_shorter_than_the_expiry_is_refused() -> None:
     assert load({"secretRotationDays": "20"}).secret_expiry_days is None  # rotation alone: no expiry date
 
 
+def test_a_one_day_expiry_suggests_a_longer_expiry_not_an_impossible_rotation() -> None:
+    with pytest.raises(ConfigError, match=r"Fix: pulumi config set secretExpiryDays 31$"):
+        load({"secretExpiryDays": "1", "secretRotationDays": "1"})
+
+
+def test_rotating_a_configured_value_without_an_expiry_is_refused_as_doing_nothing() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load({"secretRotationDays": "30"}, secrets={"secretValue": "mine"})
+    message = str(raised.value)
+    assert message.startswith("config 'secretRotationDays': does nothing with a configured secretValue")
+    assert "Fix: pulumi config set secretExpiryDays 90" in message
+    assert load({"secretRotationDays": "30", "secretExpiryDays": "90"}, secrets={"secretValue": "mine"})
+
+
 @pytest.mark.parametrize(("delivery", "sdk", "csi"), [("sdk", True, False), ("csi", False, True), ("both", True, True)])
 def test_secret_delivery_selects_the_readers(delivery: str, sdk: bool, csi: bool) -> None:
     config = load({"secretDelivery": delivery, "csiRotationPollInterval": "90s"})

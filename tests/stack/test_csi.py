@@ -58,7 +58,9 @@ def test_the_class_waits_until_the_api_server_serves_its_kind(csi: Evaluation) -
     assert environment["RESOURCE"] == "secretproviderclasses"
     assert environment["NAMESPACE"] == "workload-identity-demo"  # then: may the deployer create one there?
     assert int(environment["TIMEOUT_SECONDS"]) >= 300
-    assert "azureKeyvaultSecretsProvider" in environment["HINT"]
+    assert environment["HINT"].startswith(
+        "Check the add-on: az aks show -g rg-wid-dev -n aks-wid-dev --query addonProfiles.azureKeyvaultSecretsProvider;"
+    )
     assert wait.inputs["stdin"] == csi.one(t.K8S_PROVIDER).inputs["kubeconfig"]
     assert wait.raw_inputs["stdin"] != wait.inputs["stdin"], "the kubeconfig travels as a secret"
     assert csi.one(t.CLUSTER).urn in wait.dependencies

@@ -462,6 +462,13 @@ def test_deploy_refuses_a_stack_given_as_a_pulumi_option(
     assert not calls.exists()
 
 
+def test_deploy_refuses_new_without_a_stack_named_first(project: Path, calls: Path, bin_dir: Path) -> None:
+    result = run_deploy(bin_dir, ["--new", "staging"], project)
+    assert result.returncode != 0
+    assert "--new creates the stack named first: ./scripts/deploy.sh <stack> --new" in result.stderr
+    assert not calls.exists() or "pulumi up" not in calls.read_text()
+
+
 def test_deploy_creates_a_new_stack_when_asked_to(project: Path, calls: Path, bin_dir: Path) -> None:
     result = run_deploy(bin_dir, ["staging", "--new", "--yes"], project)
     assert result.returncode == 0, result.stderr
