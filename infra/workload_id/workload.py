@@ -124,26 +124,18 @@ class DemoWorkload(pulumi.ComponentResource):
         after: list[pulumi.Resource],
     ) -> k8s.batch.v1.Job:
         read = self.read
-        return reader_job(
-            f"{name}-job",
-            job_name=JOB_NAME,
-            namespace=namespace,
-            service_account_name=service_account,
-            image=read.image,
-            pod=PodSpec(
-                labels=APP_LABELS,
-                # The webhook projects the Entra-bound token and its variables only into labelled pods.
-                pod_labels={WORKLOAD_IDENTITY_USE_LABEL: "true"},
-                env={
-                    "VAULT_URL": read.vault_uri,
-                    "SECRET_NAME": read.secret_name,
-                    "EXPECTED_SECRET_FINGERPRINT": read.secret_fingerprint,
-                    "RETRY_BUDGET_SECONDS": str(read.retry_budget_seconds),
-                },
-            ),
-            timeouts=JobTimeouts.for_retry_budget(read.retry_budget_seconds),
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after)),
+        pod = PodSpec(
+            labels=APP_LABELS,
+            # The webhook projects the Entra-bound token and its variables only into labelled pods.
+            pod_labels={WORKLOAD_IDENTITY_USE_LABEL: "true"},
+            env={
+                "VAULT_URL": read.vault_uri,
+                "SECRET_NAME": read.secret_name,
+                "EXPECTED_SECRET_FINGERPRINT": read.secret_fingerprint,
+                "RETRY_BUDGET_SECONDS": str(read.retry_budget_seconds),
+            },
         )
+        return self._job(f"{name}-job", JOB_NAME, namespace, service_account, pod, opts, after)
 
     def _file_job(
         self,
@@ -156,27 +148,38 @@ class DemoWorkload(pulumi.ComponentResource):
     ) -> k8s.batch.v1.Job:
         """The kubelet mounts the file before the app starts (retrying while the role propagates); the pod
         itself needs no network, and no policy opens any for it."""
-        read = self.read
+        pod = PodSpec(
+            labels=FILE_APP_LABELS,
+            pod_labels={},
+            env={
+                "SECRET_FILE": pulumi.Output.concat(MOUNT_PATH, "/", self.read.secret_name),
+                "EXPECTED_SECRET_FINGERPRINT": self.read.secret_fingerprint,
+            },
+            volumes=[csi.volume()],
+            mounts=[csi.mount()],
+        )
+        after = [*after, csi.secret_provider_class]
+        return self._job(f"{name}-file-job", FILE_JOB_NAME, namespace, service_account, pod, opts, after)
+
+    def _job(
+        self,
+        name: str,
+        job_name: str,
+        namespace: str,
+        service_account: str,
+        pod: PodSpec,
+        opts: pulumi.ResourceOptions,
+        after: list[pulumi.Resource],
+    ) -> k8s.batch.v1.Job:
         return reader_job(
-            f"{name}-file-job",
-            job_name=FILE_JOB_NAME,
+            name,
+            job_name=job_name,
             namespace=namespace,
             service_account_name=service_account,
-            image=read.image,
-            pod=PodSpec(
-                labels=FILE_APP_LABELS,
-                pod_labels={},
-                env={
-                    "SECRET_FILE": pulumi.Output.concat(MOUNT_PATH, "/", read.secret_name),
-                    "EXPECTED_SECRET_FINGERPRINT": read.secret_fingerprint,
-                },
-                volumes=[csi.volume()],
-                mounts=[csi.mount()],
-            ),
-            timeouts=JobTimeouts.for_retry_budget(read.retry_budget_seconds),
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[*after, csi.secret_provider_class])
-            ),
+            image=self.read.image,
+            pod=pod,
+            timeouts=JobTimeouts.for_retry_budget(self.read.retry_budget_seconds),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after)),
         )
 
 
