@@ -156,12 +156,11 @@ EXPECTED_FAILURE = {
     "Secrets User role GUID": (5, "ForbiddenByRbac"),
 }
 
-# Each cut of the file Job's chain, and what the driver's mount fails with (the pod never starts) or, once
-# mounted, the app's exit code. The deprecated tenantId still works (the provider falls back to it): only the
-# wiring check and the policy catch it.
+# Each cut of the file Job's chain, and what the driver's mount fails with (the pod never starts). The
+# deprecated tenantId still works (the provider falls back to it): only the wiring check and the policy catch it.
 EXPECTED_FILE_FAILURE = {
-    "class signs in as another identity": ("mount", "AADSTS700016"),
-    "class names another vault": ("mount", "ServiceRequestError"),
-    "class names another secret": ("mount", "HTTP 403"),
-    "file Job runs as the default ServiceAccount": ("mount", "AADSTS70021"),
+    "class signs in as another identity": "AADSTS700016",
+    "class names another vault": "ServiceRequestError",
+    "class names another secret": "HTTP 403",
+    "file Job runs as the default ServiceAccount": "AADSTS70021",
 }

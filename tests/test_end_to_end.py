@@ -17,7 +17,7 @@ from datetime import timedelta
 import pulumi_kubernetes as k8s
 import pytest
 
-from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE, deploy, run_file_job, run_job
+from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE, deploy, mount_failed, run_file_job, run_job
 from tests.fakes import FakeAzure, RunResult
 from tests.fakes.fixtures import fake_azure_factory, fake_ca, fake_signing_keys
 from tests.stack import constants as t
@@ -75,11 +75,9 @@ def test_a_cut_wire_of_the_file_chain_fails_the_mount(
     apply_cut, _ = CUTS[cut]
     apply_cut(monkeypatch)
     result = deployed_file_job(evaluate())
-    stage, symptom = EXPECTED_FILE_FAILURE[cut]
-    assert stage == "mount"
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("csi mount failed: "), result.stderr
-    assert symptom in result.stderr
+    assert mount_failed(result), result.stderr
+    assert EXPECTED_FILE_FAILURE[cut] in result.stderr
     assert result.stdout == ""
 
 

@@ -44,7 +44,7 @@ def test_every_cut_fails_with_its_real_world_error(cut: str) -> None:
         exit_code, symptom = EXPECTED_FAILURE[cut]
         assert f"== the Job's app exited {exit_code}" in out.getvalue()
     else:  # the driver's mount fails: the pod would never start
-        exit_code, symptom = MOUNT_FAILED, EXPECTED_FILE_FAILURE[cut][1]
+        exit_code, symptom = MOUNT_FAILED, EXPECTED_FILE_FAILURE[cut]
         assert "== the file Job's volume did not mount" in out.getvalue()
         assert MOUNT_FIX in out.getvalue()
     assert code == exit_code, out.getvalue()
