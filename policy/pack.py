@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import FunctionType
 
 import csi_rules
 from pulumi_policy import (
@@ -66,7 +67,8 @@ def stack_policy(name: str, rule: StackRule, description: str) -> StackValidatio
     return StackValidationPolicy(name, description, validate, EnforcementLevel.MANDATORY)
 
 
-def resource_policy(rule: Callable[..., None]) -> ResourceValidationPolicy:
+def resource_policy(rule: FunctionType) -> ResourceValidationPolicy:
+    """A rule of hardening_rules as an advisory policy, named and described by the function itself."""
     name = "hardening-" + rule.__name__.replace("_", "-")
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:

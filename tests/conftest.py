@@ -14,18 +14,20 @@ from tests.stack.harness import ROOT, Evaluation, evaluate, evaluate_stack
 Deployed = Callable[[str], Evaluation]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of one cut run in one process (with --dist loadgroup), which evaluates the cut once."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "cut" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(f"cut: {callspec.params['cut']}"))
+
+
 @pytest.fixture(scope="session")
 def deployed() -> Deployed:
     """The first `up` of a shipped stack, as deployable (prod's placeholder ranges replaced).
-    Shared by every test: nothing may change an Evaluation."""
-    cache: dict[str, Evaluation] = {}
-
-    def up(stack: str) -> Evaluation:
-        if stack not in cache:
-            cache[stack] = evaluate_stack(stack)
-        return cache[stack]
-
-    return up
+    Shared by every test through the harness's memo, read-only."""
+    return evaluate_stack
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-import pytest
 import trustme
 from joserfc.jwk import RSAKey
 
@@ -35,8 +34,8 @@ from tests.chain import (
 )
 from tests.fakes import FakeAzure, RunResult
 from tests.stack import constants as t
+from tests.stack.cuts import CUTS
 from tests.stack.harness import TENANT_ID, Evaluation, evaluate_stack
-from tests.stack.test_cut_wires import CUTS
 from workload_id import roles
 
 MOUNT_FAILED = 20
@@ -96,10 +95,7 @@ def rehearse(stack: str, cut: str | None, out: TextIO) -> int:
         print(f"== {text} ({time.monotonic() - started:.1f}s)", file=out, flush=True)
 
     step(f"evaluating the program for stack {stack}" + (f", wire cut: {cut}" if cut else ""))
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        if cut:
-            CUTS[cut][0](monkeypatch)
-        ev = evaluate_stack(stack)
+    ev = evaluate_stack(stack, cut=CUTS[cut] if cut else None)
     if cut in EXPECTED_FILE_FAILURE and not any(job.name == t.FILE_JOB for job in ev.of_type(t.JOB)):
         print(
             f"scripts/rehearse.sh: stack {stack} does not read with the CSI driver; --cut {cut!r} needs dev", file=out

@@ -21,9 +21,9 @@ from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE, deploy, mount_f
 from tests.fakes import FakeAzure, RunResult
 from tests.fakes.fixtures import fake_azure_factory, fake_ca, fake_signing_keys
 from tests.stack import constants as t
-from tests.stack.harness import TENANT_ID, Evaluation, evaluate
+from tests.stack.cuts import CUTS, class_parameters, tamper
+from tests.stack.harness import TENANT_ID, Cut, Evaluation, evaluate
 from tests.stack.refresh import refreshed
-from tests.stack.test_cut_wires import CUTS, class_parameters, tamper
 
 __all__ = ["fake_azure_factory", "fake_ca", "fake_signing_keys"]
 
@@ -70,11 +70,9 @@ def test_the_file_job_reads_the_file_the_csi_driver_mounts(
 
 @pytest.mark.parametrize("cut", list(EXPECTED_FILE_FAILURE))
 def test_a_cut_wire_of_the_file_chain_fails_the_mount(
-    monkeypatch: pytest.MonkeyPatch, deployed_file_job: Callable[[Evaluation], RunResult], cut: str
+    deployed_file_job: Callable[[Evaluation], RunResult], cut: str
 ) -> None:
-    apply_cut, _ = CUTS[cut]
-    apply_cut(monkeypatch)
-    result = deployed_file_job(evaluate())
+    result = deployed_file_job(evaluate(cut=CUTS[cut]))
     assert result.returncode == 1, result.stderr
     assert mount_failed(result), result.stderr
     assert EXPECTED_FILE_FAILURE[cut] in result.stderr
@@ -82,14 +80,13 @@ def test_a_cut_wire_of_the_file_chain_fails_the_mount(
 
 
 def test_the_deprecated_tenant_key_still_mounts_so_only_the_wiring_check_catches_it(
-    monkeypatch: pytest.MonkeyPatch, deployed_file_job: Callable[[Evaluation], RunResult]
+    deployed_file_job: Callable[[Evaluation], RunResult],
 ) -> None:
-    apply_cut, check = CUTS["class uses the deprecated tenantId key"]
-    apply_cut(monkeypatch)
-    ev = evaluate()
+    cut = CUTS["class uses the deprecated tenantId key"]
+    ev = evaluate(cut=cut)
     assert deployed_file_job(ev).returncode == 0
     with pytest.raises(AssertionError, match="deprecated"):
-        check(ev)
+        cut.check(ev)
 
 
 @pytest.mark.parametrize("builder", ["acr", "docker"])
@@ -114,11 +111,9 @@ def test_a_configured_secret_value_is_read_and_checked(deployed: Callable[[Evalu
 
 @pytest.mark.parametrize("cut", list(EXPECTED_FAILURE))
 def test_a_cut_wire_fails_the_job_with_the_matching_diagnosis(
-    monkeypatch: pytest.MonkeyPatch, deployed: Callable[[Evaluation], RunResult], cut: str
+    deployed: Callable[[Evaluation], RunResult], cut: str
 ) -> None:
-    apply_cut, _ = CUTS[cut]
-    apply_cut(monkeypatch)
-    result = deployed(evaluate())
+    result = deployed(evaluate(cut=CUTS[cut]))
     exit_code, symptom = EXPECTED_FAILURE[cut]
     assert result.returncode == exit_code, result.stderr
     assert symptom in result.stderr
@@ -126,16 +121,15 @@ def test_a_cut_wire_fails_the_job_with_the_matching_diagnosis(
 
 
 def test_a_grant_wider_than_the_secret_still_works_so_only_the_wiring_check_catches_it(
-    monkeypatch: pytest.MonkeyPatch, deployed: Callable[[Evaluation], RunResult]
+    deployed: Callable[[Evaluation], RunResult],
 ) -> None:
     """Key Vault Secrets User on the resource group is inherited by the secret: the Job reads it,
     but the identity could read every secret of every vault in the group."""
-    apply_cut, check = CUTS["Secrets User at resource-group scope"]
-    apply_cut(monkeypatch)
-    ev = evaluate()
+    cut = CUTS["Secrets User at resource-group scope"]
+    ev = evaluate(cut=cut)
     assert deployed(ev).returncode == 0
     with pytest.raises(AssertionError, match="not scoped to the secret"):
-        check(ev)
+        cut.check(ev)
 
 
 def test_after_a_rotation_both_jobs_prove_the_new_value(fake_azure_factory: Callable[..., FakeAzure]) -> None:
@@ -162,13 +156,14 @@ def test_after_a_rotation_both_jobs_prove_the_new_value(fake_azure_factory: Call
     ],
 )
 def test_the_fake_driver_refuses_what_the_real_one_cannot_mount(
-    monkeypatch: pytest.MonkeyPatch,
-    deployed_file_job: Callable[[Evaluation], RunResult],
-    parameter: str,
-    value: str,
-    symptom: str,
+    deployed_file_job: Callable[[Evaluation], RunResult], parameter: str, value: str, symptom: str
 ) -> None:
-    tamper(monkeypatch, k8s.apiextensions, "CustomResource", class_parameters(lambda p: p.update({parameter: value})))
-    result = deployed_file_job(evaluate({"secretDelivery": "csi"}))
+    cut = Cut(
+        f"class parameter {parameter} = {value!r}",
+        lambda mp: tamper(
+            mp, k8s.apiextensions, "CustomResource", class_parameters(lambda p: p.update({parameter: value}))
+        ),
+    )
+    result = deployed_file_job(evaluate({"secretDelivery": "csi"}, cut=cut))
     assert result.returncode == 1
     assert symptom in result.stderr

@@ -32,8 +32,8 @@ import wiring_rules
 from pack import STACK_RULES, policies
 from tests.conftest import Deployed
 from tests.stack import constants as t
-from tests.stack.harness import Evaluation, Registered, evaluate
-from tests.stack.test_cut_wires import CUTS, tamper
+from tests.stack.cuts import CUTS, tamper
+from tests.stack.harness import Cut, Evaluation, Registered, evaluate
 from wiring_rules import USE_LABEL
 from workload_id import roles, workload
 
@@ -133,10 +133,9 @@ CHAIN_CUTS = [cut for cut in CUTS if POLICY_OF_CUT.get(cut)]
 
 
 @pytest.mark.parametrize("cut", CHAIN_CUTS, ids=CHAIN_CUTS)
-def test_each_cut_wire_fails_the_policy_that_names_it(monkeypatch: pytest.MonkeyPatch, cut: str) -> None:
+def test_each_cut_wire_fails_the_policy_that_names_it(cut: str) -> None:
     expected = POLICY_OF_CUT[cut]
-    CUTS[cut][0](monkeypatch)
-    ev = evaluate()
+    ev = evaluate(cut=CUTS[cut])
     violations = stack_violations(ev)
     assert expected in violations, violations
     names = {r.name for r in ev.resources}
@@ -147,9 +146,8 @@ def test_each_cut_wire_fails_the_policy_that_names_it(monkeypatch: pytest.Monkey
 
 
 @pytest.mark.parametrize("cut", ["wrong audience", "no client-id annotation", "Job runs as the default ServiceAccount"])
-def test_a_known_wrong_value_fails_in_a_first_preview_too(monkeypatch: pytest.MonkeyPatch, cut: str) -> None:
-    CUTS[cut][0](monkeypatch)
-    assert POLICY_OF_CUT[cut] in stack_violations(evaluate(preview=True))
+def test_a_known_wrong_value_fails_in_a_first_preview_too(cut: str) -> None:
+    assert POLICY_OF_CUT[cut] in stack_violations(evaluate(preview=True, cut=CUTS[cut]))
 
 
 def test_every_cut_wire_is_classified() -> None:
@@ -214,14 +212,17 @@ def edit_role(guid: str) -> Any:
     return apply
 
 
-def test_owner_for_the_workload_identity_fails_no_broad_roles(monkeypatch: pytest.MonkeyPatch) -> None:
-    tamper(monkeypatch, authorization, "RoleAssignment", edit_role(t.OWNER))
-    assert "workload-identity-no-broad-roles" in stack_violations(evaluate())
+OWNER_FOR_THE_WORKLOAD = Cut(
+    "Owner for the workload identity", lambda mp: tamper(mp, authorization, "RoleAssignment", edit_role(t.OWNER))
+)
 
 
-def test_a_service_account_its_identity_does_not_trust_fails_its_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    CUTS["subject in another namespace"][0](monkeypatch)
-    assert "workload-identity-service-account" in stack_violations(evaluate())
+def test_owner_for_the_workload_identity_fails_no_broad_roles() -> None:
+    assert "workload-identity-no-broad-roles" in stack_violations(evaluate(cut=OWNER_FOR_THE_WORKLOAD))
+
+
+def test_a_service_account_its_identity_does_not_trust_fails_its_policy() -> None:
+    assert "workload-identity-service-account" in stack_violations(evaluate(cut=CUTS["subject in another namespace"]))
 
 
 def extra(resource_type: str, name: str, props: dict[str, Any]) -> PolicyResource:

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from tests.stack.memo import freeze
+
 SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 DEPLOYER_OBJECT_ID = "d3b07384-d9a0-4c9b-8f1e-0a1b2c3d4e5f"
@@ -316,15 +318,18 @@ class ResourceNotFound(Exception):
     """ARM's 404, as azure-native reports it for an invoke on a resource that does not exist."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class World:
-    """The live Azure estate, by ARM id: what invokes read."""
+    """The live Azure estate, by ARM id: what invokes read. A run records into its own copy."""
 
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     now: datetime = DEPLOYED_AT
 
-    def copy(self) -> World:
-        return World(dict(self.objects), self.now)
+    def copy(self, later: timedelta = timedelta()) -> World:
+        return World(dict(self.objects), self.now + later)
+
+    def frozen(self) -> World:
+        return World(freeze(self.objects), self.now)
 
     def get(self, rid: str) -> dict[str, Any]:
         found = {k.lower(): v for k, v in self.objects.items()}.get(rid.lower())  # ARM ids are case-insensitive

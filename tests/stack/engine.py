@@ -257,7 +257,7 @@ class EngineMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        pulumi_mocks._ensure_event_loop()  # pyright: ignore[reportPrivateImportUsage]  # as MockMonitor does
+        pulumi_mocks._ensure_event_loop()  # as MockMonitor does
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         secret_outputs, ignored = list(request.additionalSecretOutputs), list(request.ignoreChanges)
         decision = self.engine.decide(

@@ -14,11 +14,14 @@ and per-property dependencies, provider, resource options, every invoke, and eac
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -40,6 +43,7 @@ from tests.stack.azure_model import (
     stable_uuid,
 )
 from tests.stack.engine import REPLACE, SAME, EngineMocks, EngineMonitor, changed_paths, diff_baseline, unwrap
+from tests.stack.memo import MEMO, Cut, FrozenDict, digest, freeze
 from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS, PROGRAM_DIR, PROJECT, ROOT, cli_config, shipped_config
 
 __all__ = [
@@ -51,6 +55,7 @@ __all__ = [
     "ROOT",
     "SUBSCRIPTION_ID",
     "TENANT_ID",
+    "Cut",
     "Evaluation",
     "EvaluationFailed",
     "Registered",
@@ -68,7 +73,7 @@ def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
 
 
-@dataclass
+@dataclass(frozen=True)
 class Registered:
     urn: str
     id: str
@@ -92,19 +97,24 @@ class Registered:
     step: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
     resources: list[Registered]
     invokes: list[str]
     exports: dict[str, Any]
-    secret_exports: set[str]
-    unknown_exports: set[str]
+    secret_exports: frozenset[str]
+    unknown_exports: frozenset[str]
     world: World
     preview: bool
     by_urn: dict[str, Registered] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.by_urn = {r.urn: r for r in self.resources}
+        object.__setattr__(self, "by_urn", FrozenDict((r.urn, r) for r in self.resources))
+
+    @cached_property
+    def digest(self) -> str:
+        """The state's content: what a later evaluation against it as `prior` depends on."""
+        return digest([dataclasses.asdict(r) for r in self.resources], self.world.objects, str(self.world.now))
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.type == typ]
@@ -197,20 +207,20 @@ class RecordingMonitor(EngineMonitor):
                     type=request.type,
                     name=request.name,
                     custom=request.custom,
-                    inputs=unwrap(dict(raw)),
-                    raw_inputs=dict(raw),
-                    outputs=unwrap(decision.outputs),
-                    raw_outputs=decision.outputs,
+                    inputs=freeze(unwrap(dict(raw))),
+                    raw_inputs=freeze(dict(raw)),
+                    outputs=freeze(unwrap(decision.outputs)),
+                    raw_outputs=freeze(decision.outputs),
                     parent=request.parent,
-                    dependencies=list(request.dependencies),
-                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    dependencies=freeze(list(request.dependencies)),
+                    property_dependencies=freeze({k: list(v.urns) for k, v in request.propertyDependencies.items()}),
                     provider=request.provider,
                     delete_before_replace=request.deleteBeforeReplace,
                     retain_on_delete=request.retainOnDelete,
                     deleted_with=request.deletedWith,
-                    ignore_changes=list(request.ignoreChanges),
-                    replace_on_changes=list(request.replaceOnChanges),
-                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    ignore_changes=freeze(list(request.ignoreChanges)),
+                    replace_on_changes=freeze(list(request.replaceOnChanges)),
+                    additional_secret_outputs=freeze(list(request.additionalSecretOutputs)),
                     step=decision.step,
                 )
             )
@@ -229,13 +239,46 @@ def evaluate(
     program_dir: Path = PROGRAM_DIR,
     prior: Evaluation | None = None,
     preview: bool = False,
+    cut: Cut | None = None,
+    fresh: bool = False,
 ) -> Evaluation:
     """Run the program once, as `pulumi up` (or `pulumi preview`) would, and return what it declared.
 
     `config` overrides the stack file (Pulumi.<stack>.yaml) for this run, as `pulumi config set`
-    would; values are given as on the command line (strings, or JSON-able lists/bools/ints).
+    would; values are given as on the command line (strings, or JSON-able lists/bools/ints). `cut`
+    patches the program for this run only (tests/stack/memo.py).
+
+    Each distinct run happens once per process and its result is shared, read-only
+    (tests/stack/memo.py). `fresh` runs it again for real: for the checks that two runs agree, and
+    for a program directory the test may change (any but the repository's own).
     """
     all_config, secret_keys = cli_config(shipped_config(stack) | dict(config or {}), secrets)
+
+    def run() -> Evaluation:
+        return _run_program(all_config, secret_keys, stack, program_dir, prior, preview)
+
+    if fresh or program_dir != PROGRAM_DIR:
+        return MEMO.run_once(cut, run)
+    key = (
+        str(program_dir),
+        stack,
+        json.dumps(all_config, sort_keys=True),
+        tuple(sorted(secret_keys)),
+        preview,
+        prior.digest if prior else None,
+        cut.name if cut else None,
+    )
+    return MEMO.evaluation(key, cut, run)
+
+
+def _run_program(
+    all_config: dict[str, str],
+    secret_keys: list[str],
+    stack: str,
+    program_dir: Path,
+    prior: Evaluation | None,
+    preview: bool,
+) -> Evaluation:
     pulumi.runtime.set_all_config(all_config, secret_keys)
 
     world = prior.world.copy() if prior else World()
@@ -273,12 +316,12 @@ def evaluate(
         os.chdir(cwd)
         sys.path[:] = path
     return Evaluation(
-        resources=monitor.registered,
-        invokes=monitor.invokes,
-        exports=resolved,
-        secret_exports=secret_exports,
-        unknown_exports=unknown_exports,
-        world=world,
+        resources=freeze(monitor.registered),
+        invokes=freeze(monitor.invokes),
+        exports=freeze(resolved),
+        secret_exports=frozenset(secret_exports),
+        unknown_exports=frozenset(unknown_exports),
+        world=world.frozen(),
         preview=preview,
     )
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from tests.stack.azure_model import TIME_ROTATING, prune
 from tests.stack.harness import Evaluation, Registered
+from tests.stack.memo import freeze
 
 # Properties AKS computes and the API marks read-only: never part of the input projection.
 READ_ONLY = {"currentKubernetesVersion", "currentOrchestratorVersion"}
@@ -65,8 +66,7 @@ def refreshed(
 ) -> Evaluation:
     """The state after `pulumi refresh`, `later` after the last `up`: `drift` gives a resource's live Azure
     outputs when they changed; resources named in `gone` no longer exist."""
-    world = prior.world.copy()
-    world.now += later
+    world = prior.world.copy(later)
     resources: list[Registered] = []
     for resource in prior.resources:
         if resource.name in set(gone) or _rotation_due(resource, world.now):
@@ -82,7 +82,7 @@ def refreshed(
             )
         else:
             resources.append(resource)
-    return dataclasses.replace(prior, resources=resources, world=world)
+    return dataclasses.replace(prior, resources=freeze(resources), world=world.frozen())
 
 
 def _rotation_due(resource: Registered, now: datetime) -> bool:

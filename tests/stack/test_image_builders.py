@@ -151,7 +151,7 @@ def test_files_outside_the_build_context_change_nothing(
 def test_two_evaluations_declare_identical_inputs(builder: str) -> None:
     """A second `pulumi up` with no change is a no-op: nothing varies between evaluations."""
     config = {"imageBuilder": builder, "monitoring": True}
-    first, second = evaluate(config), evaluate(config)
+    first, second = evaluate(config, fresh=True), evaluate(config, fresh=True)
     assert sorted(r.urn for r in first.resources) == sorted(r.urn for r in second.resources)
     assert first.inputs_by_urn() == second.inputs_by_urn()
     assert first.exports == second.exports

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import Deployed
 from tests.stack import constants as t
+from tests.stack.cuts import tamper
 from tests.stack.destroy import (
     CONTRIBUTOR,
     KEY_VAULT_SECRETS_OFFICER,
@@ -18,8 +19,7 @@ from tests.stack.destroy import (
     Deployer,
     Destroy,
 )
-from tests.stack.harness import DEPLOYER_OBJECT_ID, Evaluation, evaluate, evaluate_stack
-from tests.stack.test_cut_wires import tamper
+from tests.stack.harness import DEPLOYER_OBJECT_ID, Cut, Evaluation, evaluate, evaluate_stack
 
 # README, Prerequisites: Contributor, and Role Based Access Control Administrator with a condition that
 # allows only the roles the stack assigns; deploying from an address inside prod's allowed ranges.
@@ -31,8 +31,8 @@ DOCUMENTED_DEPLOYER = Deployer(
 )
 
 
-def up(stack: str, config: dict[str, Any] | None = None) -> Evaluation:
-    return evaluate_stack(stack, config)
+def up(stack: str, config: dict[str, Any] | None = None, cut: Cut | None = None) -> Evaluation:
+    return evaluate_stack(stack, config, cut=cut)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -81,6 +81,10 @@ def keep_the_secret_deletable(name: str, kw: dict) -> None:
     kw["opts"] = pulumi.ResourceOptions.merge(kw["opts"], pulumi.ResourceOptions(retain_on_delete=False))
 
 
+SECRET_DELETABLE = Cut(
+    "secret not retained on delete", lambda mp: tamper(mp, keyvault, "Secret", keep_the_secret_deletable)
+)
+
 DATA_OFFICER = Deployer(
     DEPLOYER_OBJECT_ID, frozenset({CONTRIBUTOR, KEY_VAULT_SECRETS_OFFICER}), frozenset(), "52.140.10.20"
 )
@@ -106,11 +110,12 @@ DATA_OFFICER = Deployer(
     ],
 )
 def test_a_deleted_secret_goes_through_the_vaults_data_plane(
-    monkeypatch: pytest.MonkeyPatch, stack: str, config: dict[str, Any], deployer: Deployer, refusal: str | None
+    stack: str, config: dict[str, Any], deployer: Deployer, refusal: str | None
 ) -> None:
     """What the stack avoids: without retain-on-delete, destroy needs a data role and a way through the firewall."""
-    tamper(monkeypatch, keyvault, "Secret", keep_the_secret_deletable)
-    failures = [f for f in Destroy(up(stack, config), deployer).run() if f.startswith("secret-store-secret")]
+    failures = [
+        f for f in Destroy(up(stack, config, SECRET_DELETABLE), deployer).run() if f.startswith("secret-store-secret")
+    ]
     assert [f.split(": ", 1)[1].split(":")[0] for f in failures] == ([refusal] if refusal else [])
 
 

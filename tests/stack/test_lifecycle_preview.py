@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
 import pulumi_azure_native.containerservice as containerservice
 import pulumi_azure_native.keyvault as keyvault
@@ -19,15 +20,15 @@ import pulumi_azure_native.managedidentity as managedidentity
 import pytest
 
 from tests.conftest import Deployed
+from tests.stack.cuts import tamper
 from tests.stack.engine import CREATE, SAME
-from tests.stack.harness import Evaluation, evaluate, evaluate_stack
-from tests.stack.test_cut_wires import tamper
+from tests.stack.harness import Cut, Evaluation, evaluate, evaluate_stack
 
 STACKS = ["dev", "prod"]
 
 
-def preview(stack: str, prior: Evaluation, config: dict[str, Any] | None = None) -> Evaluation:
-    return evaluate_stack(stack, config, prior=prior, preview=True)
+def preview(stack: str, prior: Evaluation, config: dict[str, Any] | None = None, cut: Cut | None = None) -> Evaluation:
+    return evaluate_stack(stack, config, prior=prior, preview=True, cut=cut)
 
 
 def add_tag(name: str, kw: dict) -> None:
@@ -43,15 +44,20 @@ TAGGED = {
 }
 
 
+TAG_CUTS = {
+    resource: Cut(f"a tag on the {resource}", lambda mp, module=module, cls=cls: tamper(mp, module, cls, add_tag))
+    for resource, (module, cls, _) in TAGGED.items()
+}
+
+
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("resource", list(TAGGED))
 def test_a_tag_on_one_resource_previews_as_an_update_of_that_resource_only(
-    monkeypatch: pytest.MonkeyPatch, deployed: Deployed, stack: str, resource: str
+    deployed: Deployed, stack: str, resource: str
 ) -> None:
     before = deployed(stack)
-    module, cls, name = TAGGED[resource]
-    tamper(monkeypatch, module, cls, add_tag)
-    shown = preview(stack, before)
+    name = TAGGED[resource][2]
+    shown = preview(stack, before, cut=TAG_CUTS[resource])
     assert shown.changes(before) == {name: "update: tags"}
     assert shown.unknown_exports == set()
 
@@ -98,11 +104,8 @@ def test_the_first_preview_reads_nothing_that_does_not_exist_yet(stack: str) -> 
     assert reads == ["azure-native:authorization:getClientConfig"]
 
 
-def test_the_emulated_preview_shows_what_reading_a_resource_output_would_cost(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The emulation is not blind: wire the AcrPull assignment to the cluster's own output again (as the
-    stack once did) and a node-count preview shows it, with its unknown principal, as changed."""
-    from pulumi_azure_native import authorization
-
+def pull_principal_from_the_cluster_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AcrPull assignment's principal read from the cluster's own output, as the stack once did."""
     clusters: list[containerservice.ManagedCluster] = []
     original: Callable[..., containerservice.ManagedCluster] = containerservice.ManagedCluster
 
@@ -116,6 +119,14 @@ def test_the_emulated_preview_shows_what_reading_a_resource_output_would_cost(mo
 
     monkeypatch.setattr(containerservice, "ManagedCluster", record)
     tamper(monkeypatch, authorization, "RoleAssignment", principal_from_cluster_output)
-    before = evaluate(stack="dev")
-    changes = preview("dev", before, {"nodeCount": 2}).changes(before)
+
+
+PULL_PRINCIPAL_FROM_CLUSTER = Cut("AcrPull principal from the cluster's output", pull_principal_from_the_cluster_output)
+
+
+def test_the_emulated_preview_shows_what_reading_a_resource_output_would_cost() -> None:
+    """The emulation is not blind: wire the AcrPull assignment to the cluster's own output again (as the
+    stack once did) and a node-count preview shows it, with its unknown principal, as changed."""
+    before = evaluate(stack="dev", cut=PULL_PRINCIPAL_FROM_CLUSTER)
+    changes = preview("dev", before, {"nodeCount": 2}, cut=PULL_PRINCIPAL_FROM_CLUSTER).changes(before)
     assert changes == {"cluster": "update: agentPoolProfiles", "cluster-kubelet-acrpull": "replace: principalId"}

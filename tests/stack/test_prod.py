@@ -69,5 +69,5 @@ def test_every_setting_that_differs_from_dev_is_a_declared_key() -> None:
 
 
 def test_prod_evaluates_identically_twice(prod: Evaluation) -> None:
-    again = evaluate(deployable_config("prod"), stack="prod")
+    again = evaluate(deployable_config("prod"), stack="prod", fresh=True)
     assert again.inputs_by_urn() == prod.inputs_by_urn()

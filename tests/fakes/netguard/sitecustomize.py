@@ -41,12 +41,21 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     return _connect_ex(self, address)
 
 
-def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+def _guarded_getaddrinfo(
+    host: bytes | str | None,
+    port: bytes | str | int | None,
+    family: int = 0,
+    type: int = 0,
+    proto: int = 0,
+    flags: int = 0,
+) -> Any:
     if not _is_loopback(host):
-        raise socket.gaierror(socket.EAI_NONAME, f"network guard (tests): refusing to resolve {host}")
-    return _getaddrinfo(host, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, f"network guard (tests): refusing to resolve {host!r}")
+    return _getaddrinfo(host, port, family, type, proto, flags)
 
 
-socket.socket.connect = _guarded_connect
-socket.socket.connect_ex = _guarded_connect_ex
-socket.getaddrinfo = _guarded_getaddrinfo
+# Patched with setattr: replacing the standard library's methods is the point here, and a type checker rightly
+# refuses it as a plain assignment (the typeshed signatures are not these wrappers').
+setattr(socket.socket, "connect", _guarded_connect)  # noqa: B010
+setattr(socket.socket, "connect_ex", _guarded_connect_ex)  # noqa: B010
+setattr(socket, "getaddrinfo", _guarded_getaddrinfo)  # noqa: B010
