@@ -20,8 +20,9 @@ import yaml
 from tests.fakes import FakeAzure, RunResult, base_env
 from tests.fakes.azure import FAST_RETRY_ENV
 from tests.fakes.entra import AUTHORITY_HOST
+from tests.fakes.fixtures import fake_material
 from tests.stack import constants as t
-from tests.stack.harness import Evaluation
+from tests.stack.harness import TENANT_ID, Evaluation
 
 USE_LABEL = "azure.workload.identity/use"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
@@ -52,6 +53,36 @@ def deploy(ev: Evaluation, azure: FakeAzure) -> None:
         elif vault_resource.id == scope or vault_resource.id.startswith(scope + "/"):
             # Azure RBAC inherits: a grant on the vault, its group or subscription covers the secret.
             vault.assign_role(assignment.inputs["principalId"], role)
+
+
+_JOB_RUNS: dict[tuple[int, str], tuple[Evaluation, RunResult]] = {}
+
+
+def job_run(ev: Evaluation, job: str) -> RunResult:
+    """Deploy `ev` onto fresh fakes with its cluster's issuer and run its Job `job` (t.SDK_JOB or t.FILE_JOB).
+    Once per evaluation and Job in a process: an evaluation is read-only and the fakes start empty, so the
+    end-to-end tests and the rehearsal share the run."""
+    key = (id(ev), job)
+    if key not in _JOB_RUNS:  # the entry keeps `ev` alive, so its id is not reused
+        _JOB_RUNS[key] = (ev, _run_on_fresh_fakes(ev, job))
+    return _JOB_RUNS[key][1]
+
+
+def _run_on_fresh_fakes(ev: Evaluation, job: str) -> RunResult:
+    ca, cluster_key, entra_key = fake_material()
+    issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        FakeAzure(
+            Path(workdir), ca, tenant_id=TENANT_ID, oidc_issuer_url=issuer, cluster_key=cluster_key, entra_key=entra_key
+        ) as azure,
+    ):
+        deploy(ev, azure)
+        result = (run_file_job if job == t.FILE_JOB else run_job)(ev, azure)
+        assert not azure.server_errors(), "a fake server crashed:\n" + "\n".join(azure.server_errors())
+        assert not azure.entra.unexpected_requests, azure.entra.unexpected_requests
+        assert not azure.keyvault.unexpected_requests, azure.keyvault.unexpected_requests
+    return result
 
 
 def run_job(ev: Evaluation, azure: FakeAzure) -> RunResult:

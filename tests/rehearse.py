@@ -13,29 +13,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TextIO
-
-import trustme
-from joserfc.jwk import RSAKey
 
 from tests.chain import (
     CLIENT_ID_ANNOTATION,
     EXPECTED_FAILURE,
     EXPECTED_FILE_FAILURE,
     USE_LABEL,
-    deploy,
+    job_run,
     mount_failed,
-    run_file_job,
-    run_job,
 )
-from tests.fakes import FakeAzure, RunResult
+from tests.fakes import RunResult
 from tests.stack import constants as t
 from tests.stack.cuts import CUTS
-from tests.stack.harness import TENANT_ID, Evaluation, evaluate_stack
+from tests.stack.harness import Evaluation, evaluate_stack
 from workload_id import roles
 
 MOUNT_FAILED = 20
@@ -104,22 +97,14 @@ def rehearse(stack: str, cut: str | None, out: TextIO) -> int:
     step("the chain as wired")
     for line in chain(ev):
         print(f"   {line}", file=out)
-    step("starting local Entra ID, Key Vault and the cluster's OIDC issuer")
-    issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
-    keys = {name: RSAKey.generate_key(2048, auto_kid=True) for name in ("cluster_key", "entra_key")}
-    with (
-        tempfile.TemporaryDirectory() as workdir,
-        FakeAzure(Path(workdir), trustme.CA(), tenant_id=TENANT_ID, oidc_issuer_url=issuer, **keys) as azure,
-    ):
-        step("deploying what the stack declares")
-        deploy(ev, azure)
-        codes = []
-        if any(job.name == t.SDK_JOB for job in ev.of_type(t.JOB)):
-            step("running the Job's app in the pod the webhook mutates")
-            codes.append(report(run_job(ev, azure), "the Job's app", out, step))
-        if any(job.name == t.FILE_JOB for job in ev.of_type(t.JOB)):
-            step("mounting the file Job's CSI volume as the driver does, then its app in file mode")
-            codes.append(report(run_file_job(ev, azure), "the file Job's app", out, step))
+    step("deploying what the stack declares onto local Entra ID, Key Vault and the cluster's OIDC issuer")
+    codes = []
+    if any(job.name == t.SDK_JOB for job in ev.of_type(t.JOB)):
+        step("running the Job's app in the pod the webhook mutates")
+        codes.append(report(job_run(ev, t.SDK_JOB), "the Job's app", out, step))
+    if any(job.name == t.FILE_JOB for job in ev.of_type(t.JOB)):
+        step("mounting the file Job's CSI volume as the driver does, then its app in file mode")
+        codes.append(report(job_run(ev, t.FILE_JOB), "the file Job's app", out, step))
     return next((code for code in codes if code != 0), 0)
 
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 import pulumi_kubernetes as k8s
 import pytest
 
-from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE, deploy, mount_failed, run_file_job, run_job
+from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE, deploy, job_run, mount_failed, run_file_job, run_job
 from tests.fakes import FakeAzure, RunResult
 from tests.fakes.fixtures import fake_azure_factory, fake_ca, fake_signing_keys
 from tests.stack import constants as t
@@ -28,28 +28,16 @@ from tests.stack.refresh import refreshed
 __all__ = ["fake_azure_factory", "fake_ca", "fake_signing_keys"]
 
 
-def deploying(
-    fake_azure_factory: Callable[..., FakeAzure], job: Callable[[Evaluation, FakeAzure], RunResult]
-) -> Callable[[Evaluation], RunResult]:
-    """Deploy what the program declares onto fakes with the cluster's issuer, then run one of its Jobs."""
-
-    def run(ev: Evaluation) -> RunResult:
-        issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
-        azure = fake_azure_factory(tenant_id=TENANT_ID, oidc_issuer_url=issuer)
-        deploy(ev, azure)
-        return job(ev, azure)
-
-    return run
+@pytest.fixture
+def deployed() -> Callable[[Evaluation], RunResult]:
+    """Deploy what the program declares onto fakes with the cluster's issuer, then run its SDK Job."""
+    return lambda ev: job_run(ev, t.SDK_JOB)
 
 
 @pytest.fixture
-def deployed(fake_azure_factory: Callable[..., FakeAzure]) -> Callable[[Evaluation], RunResult]:
-    return deploying(fake_azure_factory, run_job)
-
-
-@pytest.fixture
-def deployed_file_job(fake_azure_factory: Callable[..., FakeAzure]) -> Callable[[Evaluation], RunResult]:
-    return deploying(fake_azure_factory, run_file_job)
+def deployed_file_job() -> Callable[[Evaluation], RunResult]:
+    """The same, then mount the file Job's CSI volume as the driver would and run its app in file mode."""
+    return lambda ev: job_run(ev, t.FILE_JOB)
 
 
 @pytest.mark.parametrize("secrets", [{}, {"secretValue": "configured-value-42"}], ids=["generated", "configured"])

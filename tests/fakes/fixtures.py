@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,16 +12,22 @@ from joserfc.jwk import RSAKey
 from .azure import DemoWiring, FakeAzure
 
 
+@functools.cache
+def fake_material() -> tuple[trustme.CA, RSAKey, RSAKey]:
+    """A throwaway CA (the app trusts it, and only it, through REQUESTS_CA_BUNDLE / SSL_CERT_FILE), the cluster
+    OIDC issuer's key and Entra's token signing key: generated once per process, as key generation costs."""
+    return trustme.CA(), RSAKey.generate_key(2048, auto_kid=True), RSAKey.generate_key(2048, auto_kid=True)
+
+
 @pytest.fixture(scope="session")
 def fake_ca() -> trustme.CA:
-    """A throwaway CA; the app trusts it (and only it) through REQUESTS_CA_BUNDLE / SSL_CERT_FILE."""
-    return trustme.CA()
+    return fake_material()[0]
 
 
 @pytest.fixture(scope="session")
 def fake_signing_keys() -> tuple[RSAKey, RSAKey]:
-    """(cluster OIDC issuer key, Entra token signing key), generated once per session."""
-    return RSAKey.generate_key(2048, auto_kid=True), RSAKey.generate_key(2048, auto_kid=True)
+    """(cluster OIDC issuer key, Entra token signing key)."""
+    return fake_material()[1:]
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ refused rather than silently shared:
 - two different cuts under one name are refused.
 
 There is no cache across runs: the memo lives in the process, so every run evaluates each case at least
-once. After a process's first evaluation (the imports, the largest heap it will have) the collector
-stops scanning what is already there (`gc.freeze`).
+once. After each evaluation the collector stops scanning what is already there (`gc.freeze`): the
+imports and the shared results, which live as long as the process.
 """
 
 from __future__ import annotations
@@ -131,7 +131,6 @@ class EvaluationMemo:
         self._results: dict[Hashable, Any] = {}
         self._cuts: dict[str, Cut] = {}
         self._pristine: dict[str, dict[str, int]] = {}
-        self._frozen_heap = False
         self.runs = 0
 
     def evaluation(self, key: Hashable, cut: Cut | None, run: Callable[[], T]) -> T:
@@ -150,10 +149,10 @@ class EvaluationMemo:
             result = run()
         self.runs += 1
         self._remember_pristine(m for name, m in list(sys.modules.items()) if _patchable_module(name, m))
-        if not self._frozen_heap:
-            gc.collect()
-            gc.freeze()
-            self._frozen_heap = True
+        # What stays (imports, memoised results) leaves the collector's sight: each later collection
+        # scans only what the next evaluation makes.
+        gc.collect()
+        gc.freeze()
         return result
 
     def _check_cut(self, cut: Cut | None) -> None:
