@@ -15,6 +15,7 @@ import os
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -167,9 +168,14 @@ class FakeAzure:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.proxy.stop()
-        self._vault_server.stop()
-        self._entra_server.stop()
+        # Side by side: each stop waits for its server's next poll.
+        stopping = [
+            threading.Thread(target=server.stop) for server in (self.proxy, self._vault_server, self._entra_server)
+        ]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
 
     def server_errors(self) -> list[str]:
         return self._entra_server.errors + self._vault_server.errors + self.proxy.errors
