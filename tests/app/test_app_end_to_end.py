@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -473,3 +475,16 @@ def test_the_leak_check_catches_any_20_character_piece_of_a_secret_or_a_jwt_segm
         with pytest.raises(AssertionError, match="appeared in stderr"):
             assert_nothing_leaked(RunResult(1, "", f"read_secret: detail: ...{leaked}...\n", 0.0), never)
     assert_nothing_leaked(RunResult(0, DEMO_SECRET_VALUE[:19] + "\n", "", 0.0), never)  # 19 characters: allowed
+
+
+def test_app_processes_keep_their_bytecode(tmp_path: Path) -> None:
+    """Each app process would otherwise compile the Azure SDK again: most of its start-up."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys; print(sys.flags.dont_write_bytecode)"],
+        env=base_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert probe.stdout.strip() == "0"
