@@ -61,6 +61,7 @@ gate "ty" ty check
 gate "shellcheck" shellcheck infra/scripts/*.sh scripts/*.sh .ci/run
 gate "GitHub workflows against GitHub's schema" check-jsonschema --builtin-schema vendor.github-workflows \
   .github/workflows/*.yml
+gate "zizmor .github/workflows (offline, pedantic)" zizmor --offline --quiet --persona pedantic .github/workflows
 gate "hadolint app/Dockerfile" hadolint app/Dockerfile
 rm -rf "$manifests"
 gate "render Kubernetes manifests" python -m tests.gates.render "$manifests"

@@ -37,11 +37,13 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_beside_it(path: Pat
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_permissions_are_the_least_each_workflow_needs(path: Path) -> None:
+def test_permissions_are_the_least_each_job_needs(path: Path) -> None:
     workflow = load(path)
-    oidc = any("azure/login" in step.get("uses", "") for step in steps(workflow))
-    expected = {"contents": "read", "id-token": "write"} if oidc else {"contents": "read"}
-    assert workflow["permissions"] == expected
+    assert workflow["permissions"] == {}, "none at the workflow level: a job asks for its own"
+    for job in workflow["jobs"].values():
+        oidc = any("azure/login" in step.get("uses", "") for step in job["steps"])
+        expected = {"contents": "read", "id-token": "write"} if oidc else {"contents": "read"}
+        assert job["permissions"] == expected
 
 
 def test_ci_runs_the_readme_test_command() -> None:
