@@ -110,4 +110,5 @@ pulumi install                        # creates .venv and installs infra/require
 pulumi stack select --create "$stack" # prompts for a passphrase unless PULUMI_CONFIG_PASSPHRASE is set
 # --refresh: the Job runs again once Kubernetes has removed it, and the state holds what runs
 # now (with kubernetesVersion empty, the version AKS upgraded to, which an update sends back).
-pulumi up --stack "$stack" --refresh "${up_args[@]}"
+# ${up_args[@]+...}: with no options, bash 3.2 (macOS) under set -u calls an empty array unbound.
+pulumi up --stack "$stack" --refresh ${up_args[@]+"${up_args[@]}"}

@@ -68,6 +68,7 @@ gate "render Kubernetes manifests" python -m tests.gates.render "$manifests"
 for stack_dir in "$manifests"/*/; do
   version=$(cat "$stack_dir/KUBERNETES_VERSION")
   # kubernetes-validate has schemas for Kubernetes' own kinds only; the CSI driver's kind has its CRD's.
+  # (An array is expanded as ${a[@]+"${a[@]}"}: bash 3.2, macOS's, calls an empty one unbound under set -u.)
   built_in=()
   custom=()
   for manifest in "$stack_dir"*.yaml; do
@@ -77,10 +78,10 @@ for stack_dir in "$manifests"/*/; do
     esac
   done
   gate "kubernetes-validate --strict ${stack_dir} (Kubernetes $version)" \
-    kubernetes-validate --strict --quiet --kubernetes-version "$version" "${built_in[@]}"
+    kubernetes-validate --strict --quiet --kubernetes-version "$version" ${built_in[@]+"${built_in[@]}"}
   if [ ${#custom[@]} -gt 0 ]; then
     gate "SecretProviderClass in ${stack_dir} against the driver's CRD schema" \
-      check-jsonschema --schemafile tests/gates/schemas/secretproviderclass-v1.json "${custom[@]}"
+      check-jsonschema --schemafile tests/gates/schemas/secretproviderclass-v1.json ${custom[@]+"${custom[@]}"}
   fi
 done
 # One run for both: each checkov start costs seconds.
