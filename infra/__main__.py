@@ -20,7 +20,7 @@ from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
 from workload_id.registry import ContainerRegistry
 from workload_id.secret_store import SecretStore
-from workload_id.workload import PART_OF, DemoWorkload, SecretRead
+from workload_id.workload import PART_OF, JobSettings, SecretRead, Workload
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -70,72 +70,103 @@ store = SecretStore(
     # With the vault firewall closed, the Job's pods still need in: allow the cluster's egress IPs.
     allowed_ips=cluster.egress_ips() if config.key_vault_network_default_action == "Deny" else [],
 )
-identity = WorkloadIdentity(
-    "workload-identity",
-    placement=placement,
-    identity_name=naming.identity_name(config.name_prefix, stack),
-    secret_id=store.secret_id,
-    subscription_id=client.subscription_id,
-)
-namespace = AppNamespace(
-    "app-namespace",
-    placement=placement,
-    cluster=cluster,
-    namespace=config.namespace,
-    deployer_object_id=client.object_id,
-    subscription_id=client.subscription_id,
-    custom_resources=config.reads_with_csi,
-)
-secret_provider_class = (
-    SecretProviderClass(
-        "secret-provider-class",
-        namespace=config.namespace,
-        client_id=identity.client_id,
-        tenant_id=client.tenant_id,
-        vault_name=store.vault_name,
-        secret_name=store.secret_name,
-        kubeconfig=cluster.kubeconfig,
-        cluster_name=cluster.name,
-        resource_group_name=group.name,
-        # The cluster's create or update enables the add-on; the deployer's role lets it write the class.
-        wait_after=[cluster.cluster, *namespace.ready],
-        access_changes=[namespace.deployer_role.id] if namespace.deployer_role else [],
-        provider=namespace.provider,
+# Every distinct namespace a managed namespace, with the deployer's role on it; the first one takes over
+# the namespace of a stack that had one workload.
+namespaces = {
+    ns: AppNamespace(
+        f"namespace-{ns}",
+        placement=placement,
+        cluster=cluster,
+        namespace=ns,
+        deployer_object_id=client.object_id,
+        subscription_id=client.subscription_id,
+        custom_resources=any(w.reads_with_csi for w in config.workloads if w.namespace == ns),
+        takes_over=index == 0,
     )
-    if config.reads_with_csi
-    else None
-)
-demo = DemoWorkload(
-    "demo",
-    namespace=config.namespace,
-    service_account_name=config.service_account_name,
-    identity=identity,
-    resource_group_name=group.name,
-    oidc_issuer_url=cluster.oidc_issuer_url,
-    read=SecretRead(
-        image=image.ref,
-        vault_uri=store.vault_uri,
-        secret_name=store.secret_name,
-        secret_fingerprint=store.value_fingerprint,
-        retry_budget_seconds=config.app_retry_budget_seconds,
-    ),
-    job_prerequisites=[identity.secrets_user, cluster.kubelet_acr_pull, store.secret, image.build],
-    provider=namespace.provider,
-    sdk=config.reads_with_sdk,
-    csi=secret_provider_class,
-)
+    for index, ns in enumerate(config.namespaces)
+}
+jobs = JobSettings(image=image.ref, vault_uri=store.vault_uri, retry_budget_seconds=config.app_retry_budget_seconds)
+# The first workload takes over the identity, credential, grant and class of a stack that had one workload.
+workloads: dict[str, Workload] = {}
+identities: dict[str, WorkloadIdentity] = {}
+for index, spec in enumerate(config.workloads):
+    takes_over = index == 0
+    identity = identities[spec.name] = WorkloadIdentity(
+        f"{spec.name}-identity",
+        placement=placement,
+        identity_name=naming.identity_name(config.name_prefix, stack, spec.identity_suffix),
+        secret_ids={secret: store.secrets[secret].id for secret in spec.secrets},
+        subscription_id=client.subscription_id,
+        takes_over=config.secrets[0].name if takes_over else None,
+    )
+    namespace = namespaces[spec.namespace]
+    secret_provider_class = (
+        SecretProviderClass(
+            f"{spec.name}-secret-provider-class",
+            workload=spec.name,
+            namespace=spec.namespace,
+            client_id=identity.client_id,
+            tenant_id=client.tenant_id,
+            vault_name=store.vault_name,
+            secret_names=pulumi.Output.all(*[store.secrets[secret].name for secret in spec.secrets]),
+            kubeconfig=cluster.kubeconfig,
+            cluster_name=cluster.name,
+            resource_group_name=group.name,
+            # The cluster's create or update enables the add-on; the deployer's role lets it write the class.
+            wait_after=[cluster.cluster, *namespace.ready],
+            access_changes=[namespace.deployer_role.id] if namespace.deployer_role else [],
+            provider=namespace.provider,
+            takes_over=takes_over,
+        )
+        if spec.reads_with_csi
+        else None
+    )
+    workloads[spec.name] = Workload(
+        spec.name,
+        namespace=spec.namespace,
+        service_account_name=spec.service_account,
+        identity=identity,
+        resource_group_name=group.name,
+        oidc_issuer_url=cluster.oidc_issuer_url,
+        reads={
+            secret: SecretRead(name=store.secrets[secret].name, fingerprint=store.secrets[secret].value_fingerprint)
+            for secret in spec.secrets
+        },
+        jobs=jobs,
+        job_prerequisites=[
+            *identity.secrets_user.values(),
+            cluster.kubelet_acr_pull,
+            *(store.secrets[secret].secret for secret in spec.secrets),
+            image.build,
+        ],
+        provider=namespace.provider,
+        sdk=spec.reads_with_sdk,
+        csi=secret_provider_class,
+        takes_over=takes_over,
+    )
 
 pulumi.export("resourceGroupName", group.name)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
-pulumi.export("workloadIdentityName", identity.name)
-pulumi.export("workloadIdentityClientId", identity.client_id)
 pulumi.export("keyVaultUri", store.vault_uri)
-pulumi.export("secretName", store.secret_name)
+pulumi.export("secretNames", [secret.name for secret in config.secrets])
 pulumi.export("registryName", registry.name)
 pulumi.export("image", image.ref)
-pulumi.export("jobNamespace", config.namespace)
-pulumi.export("jobNames", demo.job_names)
+# Per workload: the identity its pods become, where they run and the Jobs that proved its reads.
+pulumi.export(
+    "workloads",
+    {
+        spec.name: {
+            "identityName": identities[spec.name].name,
+            "clientId": identities[spec.name].client_id,
+            "namespace": spec.namespace,
+            "serviceAccount": spec.service_account,
+            "secrets": list(spec.secrets),
+            "jobNames": workloads[spec.name].job_names,
+        }
+        for spec in config.workloads
+    },
+)
 pulumi.export(
     "getCredentialsCommand",
     pulumi.Output.format(
@@ -148,8 +179,11 @@ pulumi.export(
 )
 pulumi.export(
     "jobLogsCommand",
-    # Both Jobs' pods, each line prefixed with its pod.
+    # Every Job's pods in every namespace, each line prefixed with its pod.
     # --tail=-1: with a selector kubectl shows only 10 lines per pod, and a failure's retries need more.
-    f"kubectl logs --namespace {config.namespace} --selector app.kubernetes.io/part-of={PART_OF} --prefix --tail=-1",
+    " && ".join(
+        f"kubectl logs --namespace {ns} --selector app.kubernetes.io/part-of={PART_OF} --prefix --tail=-1"
+        for ns in config.namespaces
+    ),
 )
 pulumi.export("kubeconfig", cluster.kubeconfig)

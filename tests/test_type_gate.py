@@ -28,8 +28,8 @@ MISTAKES = [
     ),
     (
         "wrong type to a component's args",
-        'WorkloadIdentity("w", placement=PLACEMENT, identity_name="id", secret_id="s", subscription_id="sub")',
-        'WorkloadIdentity("w", placement="westeurope", identity_name="id", secret_id="s", subscription_id="sub")',
+        'WorkloadIdentity("w", placement=PLACEMENT, identity_name="id", secret_ids={}, subscription_id="sub")',
+        'WorkloadIdentity("w", placement="westeurope", identity_name="id", secret_ids={}, subscription_id="sub")',
     ),
 ]
 

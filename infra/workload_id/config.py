@@ -8,6 +8,7 @@ runs before any resource is declared, and every message names the key and says h
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,13 +16,27 @@ from typing import Any, Literal, cast
 
 import pulumi
 
+from .workloads_config import (
+    SHORTHAND_IDENTITY_SUFFIX,
+    SHORTHAND_WORKLOAD,
+    SINGLE_SECRET_DEFAULTS,
+    SINGLE_WORKLOAD_DEFAULTS,
+    SYSTEM_NAMESPACES,
+    SecretSpec,
+    SettingError,
+    WorkloadSpec,
+    refuse_single_keys,
+    secrets_from_list,
+    workloads_from_list,
+)
+
 ImageBuilder = Literal["acr", "docker"]
 KubeloginMode = Literal["azurecli", "workloadidentity", "spn", "msi", "azd"]
 AksTier = Literal["Free", "Standard", "Premium"]
 AcrSku = Literal["Basic", "Standard", "Premium"]
 OsDiskType = Literal["Managed", "Ephemeral"]
 NetworkDefaultAction = Literal["Allow", "Deny"]
-SecretDelivery = Literal["sdk", "csi", "both"]
+SecretDelivery = Literal["sdk", "csi", "both"]  # the single-workload key's; a listed workload may say none
 
 IMAGE_BUILDERS: tuple[ImageBuilder, ...] = ("acr", "docker")
 KUBELOGIN_MODES: tuple[KubeloginMode, ...] = ("azurecli", "workloadidentity", "spn", "msi", "azd")
@@ -75,25 +90,24 @@ class StackConfig:
     key_vault_soft_delete_days: int
     key_vault_network_default_action: NetworkDefaultAction
     key_vault_allowed_ip_ranges: tuple[str, ...]
-    secret_name: str
-    secret_value: pulumi.Output[str] | None
-    secret_content_type: str | None
-    secret_expiry_days: int | None
-    secret_rotation_days: int | None
-    secret_delivery: SecretDelivery
+    secrets: tuple[SecretSpec, ...]
+    workloads: tuple[WorkloadSpec, ...]
     csi_rotation_poll_interval: str
-    namespace: str
-    service_account_name: str
     image_builder: ImageBuilder
     app_retry_budget_seconds: int
 
     @property
-    def reads_with_sdk(self) -> bool:
-        return self.secret_delivery in ("sdk", "both")
+    def reads_with_csi(self) -> bool:
+        """Whether any workload mounts secrets through the CSI driver (the add-on is on)."""
+        return any(w.reads_with_csi for w in self.workloads)
+
+    def secret(self, name: str) -> SecretSpec:
+        return next(s for s in self.secrets if s.name == name)
 
     @property
-    def reads_with_csi(self) -> bool:
-        return self.secret_delivery in ("csi", "both")
+    def namespaces(self) -> tuple[str, ...]:
+        """Each namespace a workload runs in, once, in the order the workloads list them."""
+        return tuple(dict.fromkeys(w.namespace for w in self.workloads))
 
 
 def _fail(key: str, problem: str, fix: str) -> ConfigError:
@@ -123,6 +137,17 @@ class _Reader:
 
     def text(self, key: str) -> str:
         return str(self._raw(key, self._config.get)).strip()
+
+    def raw(self, key: str) -> Any:
+        """The value as the stack gives it (numbers parsed), for comparing with a default."""
+        text = self._raw(key, self._config.get)
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def object(self, key: str) -> Any:
+        return self._raw(key, self._config.get_object)
 
     def integer(self, key: str) -> int:
         return int(self._raw(key, self._config.get_int))
@@ -294,8 +319,8 @@ def _vault(read: _Reader) -> dict[str, Any]:
     }
 
 
-def _secret(read: _Reader) -> dict[str, Any]:
-    """The secret, its expiry and rotation, and how the demo reads it."""
+def _single_secret(read: _Reader) -> SecretSpec:
+    """The one secret the single-secret keys describe."""
     secret_name = read.text("secretName")
     if not _SECRET_NAME.match(secret_name):
         raise _fail(
@@ -331,29 +356,65 @@ def _secret(read: _Reader) -> dict[str, Any]:
             " it only renews its expiry date",
             "pulumi config set secretExpiryDays 90, or pulumi config rm secretRotationDays",
         )
-    secret_delivery = cast(SecretDelivery, read.choice("secretDelivery", SECRET_DELIVERIES))
-    csi_rotation_poll_interval = _poll_interval(read.text("csiRotationPollInterval"))
-    return {
-        "secret_name": secret_name,
-        "secret_value": secret_value,
-        "secret_content_type": secret_content_type,
-        "secret_expiry_days": secret_expiry_days,
-        "secret_rotation_days": secret_rotation_days,
-        "secret_delivery": secret_delivery,
-        "csi_rotation_poll_interval": csi_rotation_poll_interval,
-    }
+    value_key = "secretValue" if secret_value is not None else None
+    return SecretSpec(
+        secret_name, secret_content_type, secret_expiry_days, secret_rotation_days, secret_value, value_key
+    )
 
 
-def _workload(read: _Reader) -> dict[str, Any]:
-    """Where the demo runs and how its image is built."""
+def _single_workload(read: _Reader, secrets: tuple[SecretSpec, ...]) -> WorkloadSpec:
+    """The one workload the single-workload keys describe: it reads every secret."""
     namespace = _dns_label("namespace", read.text("namespace"))
-    if namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
+    if namespace in SYSTEM_NAMESPACES:
         raise _fail(
             "namespace",
             f"'{namespace}' is a system namespace (the workload identity webhook skips kube-system)",
             "use a dedicated namespace such as workload-identity-demo",
         )
     service_account_name = _dns_label("serviceAccountName", read.text("serviceAccountName"))
+    delivery = cast(SecretDelivery, read.choice("secretDelivery", SECRET_DELIVERIES))
+    return WorkloadSpec(
+        SHORTHAND_WORKLOAD,
+        namespace,
+        service_account_name,
+        tuple(s.name for s in secrets),
+        delivery,
+        SHORTHAND_IDENTITY_SUFFIX,
+    )
+
+
+def _listed(read: _Reader, key: str) -> list[Any]:
+    value = read.object(key)
+    if not isinstance(value, list):
+        raise _fail(key, "must be a list", f"see Pulumi.yaml for the fields of {key}")
+    return value
+
+
+def _workloads(read: _Reader) -> dict[str, Any]:
+    """The vault's secrets, the workloads that read them, and how."""
+    listed_secrets, listed_workloads = _listed(read, "secrets"), _listed(read, "workloads")
+    try:
+        if listed_secrets:
+            refuse_single_keys("secrets", {k: read.raw(k) for k in SINGLE_SECRET_DEFAULTS}, SINGLE_SECRET_DEFAULTS)
+            if read.secret("secretValue") is not None:
+                raise SettingError(
+                    "secretValue",
+                    "applies only without 'secrets', which this stack sets",
+                    "name a secret config key in the secret's valueFrom",
+                )
+            secrets = tuple(secrets_from_list(listed_secrets, read.secret))
+        else:
+            secrets = (_single_secret(read),)
+        if listed_workloads:
+            refuse_single_keys(
+                "workloads", {k: read.raw(k) for k in SINGLE_WORKLOAD_DEFAULTS}, SINGLE_WORKLOAD_DEFAULTS
+            )
+            workloads = tuple(workloads_from_list(listed_workloads, list(secrets)))
+        else:
+            workloads = (_single_workload(read, secrets),)
+    except SettingError as err:
+        raise _fail(err.key, err.problem, err.fix) from None
+    csi_rotation_poll_interval = _poll_interval(read.text("csiRotationPollInterval"))
     image_builder = cast(ImageBuilder, read.choice("imageBuilder", IMAGE_BUILDERS))
 
     app_retry_budget_seconds = read.in_range(
@@ -363,8 +424,9 @@ def _workload(read: _Reader) -> dict[str, Any]:
         fix="pulumi config set appRetryBudgetSeconds 600 (Key Vault role assignments can take up to 10 minutes)",
     )
     return {
-        "namespace": namespace,
-        "service_account_name": service_account_name,
+        "secrets": secrets,
+        "workloads": workloads,
+        "csi_rotation_poll_interval": csi_rotation_poll_interval,
         "image_builder": image_builder,
         "app_retry_budget_seconds": app_retry_budget_seconds,
     }
@@ -373,4 +435,4 @@ def _workload(read: _Reader) -> dict[str, Any]:
 def load_config(config: pulumi.Config | None = None) -> StackConfig:
     """Read and validate the stack configuration; raise ConfigError on the first bad key."""
     read = _Reader(config if config is not None else pulumi.Config())
-    return StackConfig(**_placement(read), **_cluster(read), **_vault(read), **_secret(read), **_workload(read))
+    return StackConfig(**_placement(read), **_cluster(read), **_vault(read), **_workloads(read))

@@ -20,40 +20,58 @@ API_GROUP = "secrets-store.csi.x-k8s.io"
 API_VERSION = f"{API_GROUP}/v1"
 RESOURCE = "secretproviderclasses"
 CSI_DRIVER = "secrets-store.csi.k8s.io"
-CLASS_NAME = "keyvault-demo-secret"
+# What a stack with one workload named its class component.
+LEGACY_NAME = "secret-provider-class"
 MOUNT_PATH = "/mnt/secrets-store"
 VOLUME_NAME = "secrets-store"
 # How long the add-on may take to serve its kind after ARM reports it enabled.
 KIND_WAIT_SECONDS = 600
 
 
-def objects_parameter(secret_name: str) -> str:
+def objects_parameter(secret_names: list[str]) -> str:
     """The provider's `objects` parameter: a YAML document whose `array` holds one YAML document per
     object (pkg/provider/types StringArray, KeyVaultObject). objectVersion empty: the latest version."""
-    return f'array:\n  - |\n    objectName: {secret_name}\n    objectType: secret\n    objectVersion: ""\n'
+    return "array:\n" + "".join(
+        f'  - |\n    objectName: {name}\n    objectType: secret\n    objectVersion: ""\n' for name in secret_names
+    )
+
+
+def class_name(workload: str) -> str:
+    return f"{workload}-keyvault"
 
 
 class SecretProviderClass(pulumi.ComponentResource):
-    """The class the CSI volume names, created only once the API server serves its kind."""
+    """A workload's class: exactly its secrets, read as its identity. Created only once the API server serves
+    its kind."""
 
     def __init__(
         self,
         name: str,
         *,
+        workload: str,
         namespace: str,
         client_id: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
         vault_name: pulumi.Input[str],
-        secret_name: pulumi.Input[str],
+        secret_names: pulumi.Input[list[str]],
         kubeconfig: pulumi.Input[str],
         cluster_name: pulumi.Input[str],
         resource_group_name: pulumi.Input[str],
         wait_after: list[pulumi.Resource],
         access_changes: list[pulumi.Input[str]],
         provider: k8s.Provider,
+        takes_over: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("workloadid:kubernetes:SecretProviderClass", name, None, opts)
+        """takes_over: alias to the one class of a stack that had one workload."""
+        aliases = [pulumi.Alias(name=LEGACY_NAME)] if takes_over else None
+        super().__init__(
+            "workloadid:kubernetes:SecretProviderClass",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)),
+        )
+        self.class_name = class_name(workload)
         # The add-on installs the CRD after ARM reports it enabled, and pulumi-kubernetes retries a kind it
         # does not know for only about 30 s (provider/pkg/await/await.go, Creation: WithMaxRetries(5)); nor
         # does it retry a 403, which a role that grants custom resources gives while it propagates. Run
@@ -81,7 +99,7 @@ class SecretProviderClass(pulumi.ComponentResource):
             name,
             api_version=API_VERSION,
             kind="SecretProviderClass",
-            metadata={"name": CLASS_NAME, "namespace": namespace},
+            metadata={"name": self.class_name, "namespace": namespace},
             spec={
                 "provider": "azure",
                 "parameters": {
@@ -91,19 +109,22 @@ class SecretProviderClass(pulumi.ComponentResource):
                     "keyvaultName": vault_name,
                     # tenantID: the provider's spelling since v1.2 ("tenantId is deprecated").
                     "tenantID": tenant_id,
-                    "objects": pulumi.Output.from_input(secret_name).apply(objects_parameter),
+                    "objects": pulumi.Output.from_input(secret_names).apply(objects_parameter),
                 },
             },
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.kind_ready]),
         )
-        self.register_outputs({"name": CLASS_NAME})
+        self.register_outputs({"name": self.class_name})
 
-    @staticmethod
-    def volume() -> k8s.core.v1.VolumeArgsDict:
+    def volume(self) -> k8s.core.v1.VolumeArgsDict:
         """The pod volume: read-only, as the driver requires ("Readonly is not true in request")."""
         return {
             "name": VOLUME_NAME,
-            "csi": {"driver": CSI_DRIVER, "read_only": True, "volume_attributes": {"secretProviderClass": CLASS_NAME}},
+            "csi": {
+                "driver": CSI_DRIVER,
+                "read_only": True,
+                "volume_attributes": {"secretProviderClass": self.class_name},
+            },
         }
 
     @staticmethod

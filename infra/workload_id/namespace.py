@@ -1,4 +1,4 @@
-"""The demo's namespace, created through ARM, and least-privilege Kubernetes access to it.
+"""A workloads' namespace, created through ARM, and least-privilege Kubernetes access to it.
 
 An AKS managed namespace lets the deployer hold only "Azure Kubernetes Service RBAC
 Writer" (or, to write custom resources, "RBAC Admin") on this one namespace: creating a
@@ -24,6 +24,8 @@ POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mo
 }
 
 RBAC_WAIT_SECONDS = 600
+# What a stack with one workload named its namespace component.
+LEGACY_NAME = "app-namespace"
 
 
 class AppNamespace(pulumi.ComponentResource):
@@ -37,9 +39,18 @@ class AppNamespace(pulumi.ComponentResource):
         deployer_object_id: pulumi.Input[str],
         subscription_id: str,
         custom_resources: bool = False,
+        takes_over: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("workloadid:azure:AppNamespace", name, None, opts)
+        """takes_over: alias to the one namespace of a stack that had one workload (its children follow:
+        their names start with this component's)."""
+        aliases = [pulumi.Alias(name=LEGACY_NAME)] if takes_over else None
+        super().__init__(
+            "workloadid:azure:AppNamespace",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)),
+        )
         child = pulumi.ResourceOptions(parent=self)
 
         self.managed_namespace = containerservice.ManagedNamespace(

@@ -24,8 +24,12 @@ def cluster_name(prefix: str, stack: str) -> str:
     return f"aks-{prefix}-{slug(stack)}"[:CLUSTER_MAX].rstrip("-")
 
 
-def identity_name(prefix: str, stack: str) -> str:
-    return f"id-{prefix}-{slug(stack)}"[:119].rstrip("-") + "-workload"
+IDENTITY_MAX = 128
+
+
+def identity_name(prefix: str, stack: str, workload: str) -> str:
+    """id-<prefix>-<stack>-<workload>: each workload its own identity (the single-workload stack's is -workload)."""
+    return f"id-{prefix}-{slug(stack)}"[: IDENTITY_MAX - len(workload) - 1].rstrip("-") + f"-{workload}"
 
 
 def federated_credential_name(namespace: str, service_account: str) -> str:

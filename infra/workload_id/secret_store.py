@@ -1,4 +1,4 @@
-"""Key Vault in Azure RBAC mode holding the demo secret."""
+"""Key Vault in Azure RBAC mode holding the configured secrets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import pulumi
 import pulumi_random as random
@@ -14,6 +15,7 @@ from pulumi_azure_native import keyvault
 
 from .config import StackConfig
 from .placement import Placement
+from .workloads_config import SecretSpec
 
 FINGERPRINT_LENGTH = 12
 
@@ -75,42 +77,6 @@ class SecretStore(pulumi.ComponentResource):
             opts=child,
         )
 
-        # With secretRotationDays, a pulumiverse-time Rotating resource marks the period: a refresh after its
-        # end drops it from the state (terraform-provider-time resource_time_rotating.go, Read: "removing from
-        # state") and the next up creates it anew, with a new id and time. It keeps its time in state
-        # meanwhile, so evaluations inside the period are identical.
-        self.rotation = (
-            time.Rotating(f"{name}-rotation", rotation_days=config.secret_rotation_days, opts=child)
-            if config.secret_rotation_days is not None
-            else None
-        )
-        value = self._value(name, config)
-        self.value_fingerprint = pulumi.Output.secret(value.apply(fingerprint))
-        attributes: keyvault.SecretAttributesArgsDict = {"enabled": True}
-        if config.secret_expiry_days is not None:
-            days = config.secret_expiry_days
-            attributes["expires"] = self._set_time(name, config).apply(lambda at: expiry_epoch(at, days))
-        properties: keyvault.SecretPropertiesArgsDict = {"value": value, "attributes": attributes}
-        if config.secret_content_type is not None:
-            properties["content_type"] = config.secret_content_type
-
-        self.secret = keyvault.Secret(
-            f"{name}-secret",
-            secret_name=config.secret_name,
-            vault_name=self.vault.name,
-            resource_group_name=placement.resource_group_name,
-            tags=placement.tags,
-            properties=properties,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                additional_secret_outputs=["properties"],
-                # ARM cannot delete a secret: azure-native deletes it through the vault's data plane,
-                # which the deployer may not use (no data role; prod's firewall). So Pulumi never deletes
-                # it: on destroy it goes with the vault, and a renamed secret's old one stays in the vault.
-                retain_on_delete=True,
-            ),
-        )
-
         self.vault_name = self.vault.name
         self.vault_id = self.vault.id
         # Read from the live vault: in a preview of a vault update, its computed outputs are unknown.
@@ -118,37 +84,102 @@ class SecretStore(pulumi.ComponentResource):
             resource_group_name=placement.resource_group_name, vault_name=self.vault.name
         )
         self.vault_uri = live_vault.apply(lambda v: v.properties.vault_uri or "")
-        self.secret_id = self.secret.id
-        self.secret_name = self.secret.name
+        # The first secret takes over the resources of the single secret the stack had before `secrets`.
+        self.secrets = {
+            spec.name: StoredSecret(
+                f"{name}-{spec.name}",
+                spec,
+                placement=placement,
+                vault=self.vault,
+                parent=self,
+                old_prefix=name if index == 0 else None,
+            )
+            for index, spec in enumerate(config.secrets)
+        }
         self.register_outputs(
             {
                 "vaultId": self.vault_id,
                 "vaultUri": self.vault_uri,
-                "secretId": self.secret_id,
-                "secretName": self.secret_name,
+                "secretIds": {n: s.id for n, s in self.secrets.items()},
             }
         )
 
-    def _value(self, name: str, config: StackConfig) -> pulumi.Output[str]:
+
+class StoredSecret:
+    """One secret of the vault: its value (configured or generated), expiry and rotation. Its resources are
+    the store's children; with `old_prefix` they take over the ones a single-secret stack named from it."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: SecretSpec,
+        *,
+        placement: Placement,
+        vault: keyvault.Vault,
+        parent: pulumi.Resource,
+        old_prefix: str | None,
+    ) -> None:
+        self._spec = spec
+
+        def opts(suffix: str, **extra: Any) -> pulumi.ResourceOptions:
+            aliases = [pulumi.Alias(name=f"{old_prefix}-{suffix}")] if old_prefix else None
+            return pulumi.ResourceOptions(parent=parent, aliases=aliases, **extra)
+
+        self._opts = opts
+        # With a rotation period, a pulumiverse-time Rotating resource marks the period: a refresh after its
+        # end drops it from the state (terraform-provider-time resource_time_rotating.go, Read: "removing from
+        # state") and the next up creates it anew, with a new id and time. It keeps its time in state
+        # meanwhile, so evaluations inside the period are identical.
+        self.rotation = (
+            time.Rotating(f"{name}-rotation", rotation_days=spec.rotation_days, opts=opts("rotation"))
+            if spec.rotation_days is not None
+            else None
+        )
+        value = self._value(name)
+        self.value_fingerprint = pulumi.Output.secret(value.apply(fingerprint))
+        attributes: keyvault.SecretAttributesArgsDict = {"enabled": True}
+        if spec.expiry_days is not None:
+            days = spec.expiry_days
+            attributes["expires"] = self._set_time(name).apply(lambda at: expiry_epoch(at, days))
+        properties: keyvault.SecretPropertiesArgsDict = {"value": value, "attributes": attributes}
+        if spec.content_type is not None:
+            properties["content_type"] = spec.content_type
+
+        self.secret = keyvault.Secret(
+            f"{name}-secret",
+            secret_name=spec.name,
+            vault_name=vault.name,
+            resource_group_name=placement.resource_group_name,
+            tags=placement.tags,
+            properties=properties,
+            # ARM cannot delete a secret: azure-native deletes it through the vault's data plane,
+            # which the deployer may not use (no data role; prod's firewall). So Pulumi never deletes
+            # it: on destroy it goes with the vault, and a renamed secret's old one stays in the vault.
+            opts=opts("secret", additional_secret_outputs=["properties"], retain_on_delete=True),
+        )
+        self.id = self.secret.id
+        self.name = self.secret.name
+
+    def _value(self, name: str) -> pulumi.Output[str]:
         """The configured value, or a generated one that is replaced with each rotation (its keeper)."""
-        if config.secret_value is not None:
-            return pulumi.Output.secret(config.secret_value)
+        if self._spec.value is not None:
+            return pulumi.Output.secret(self._spec.value)
         keepers = {"rotation": self.rotation.id} if self.rotation is not None else None
         generated = random.RandomPassword(
-            f"{name}-value", length=32, special=False, keepers=keepers, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-value", length=32, special=False, keepers=keepers, opts=self._opts("value")
         )
         return pulumi.Output.secret(generated.result)
 
-    def _set_time(self, name: str, config: StackConfig) -> pulumi.Output[str]:
+    def _set_time(self, name: str) -> pulumi.Output[str]:
         """When the value was last set (RFC 3339), which the expiry date counts from."""
-        if self.rotation is not None and config.secret_value is None:
+        if self.rotation is not None and self._spec.value is None:
             return self.rotation.rfc3339
         # A configured value changes outside any schedule; a Static time is taken at each change (and
         # each rotation, which renews its expiry).
         triggers: dict[str, pulumi.Input[str]] = {"value": self.value_fingerprint}
         if self.rotation is not None:
             triggers["rotation"] = self.rotation.id
-        return time.Static(f"{name}-set-at", triggers=triggers, opts=pulumi.ResourceOptions(parent=self)).rfc3339
+        return time.Static(f"{name}-set-at", triggers=triggers, opts=self._opts("set-at")).rfc3339
 
 
 def expiry_epoch(set_at_rfc3339: str, days: int) -> int:

@@ -1,7 +1,10 @@
-"""The demo on the cluster: ServiceAccount, federated credential, NetworkPolicy and a Job per delivery mode."""
+"""A workload on the cluster: ServiceAccount, federated credential, NetworkPolicies and, per secret, a Job per
+delivery mode that proves the read."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -17,10 +20,11 @@ TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 WORKLOAD_IDENTITY_USE_LABEL = "azure.workload.identity/use"
 WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 PART_OF = "workload-identity-demo"
+# The app.kubernetes.io/name of the Jobs' pods, per delivery mode (app.kubernetes.io/instance: the workload).
 JOB_NAME = "read-keyvault-secret"
-APP_LABELS = {"app.kubernetes.io/name": JOB_NAME, "app.kubernetes.io/part-of": PART_OF}
 FILE_JOB_NAME = "read-keyvault-secret-file"
-FILE_APP_LABELS = {"app.kubernetes.io/name": FILE_JOB_NAME, "app.kubernetes.io/part-of": PART_OF}
+# The component type a stack with one workload had (its `demo`).
+LEGACY_TYPE = "workloadid:kubernetes:DemoWorkload"
 
 
 def service_account_subject(namespace: str, service_account: str) -> str:
@@ -30,16 +34,25 @@ def service_account_subject(namespace: str, service_account: str) -> str:
 
 @dataclass(frozen=True)
 class SecretRead:
-    """What the Jobs read and expect, with which image and how long they retry."""
+    """One secret a workload's Jobs read, and what they expect of it."""
+
+    name: pulumi.Input[str]
+    fingerprint: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What every Job of the stack shares: the image, the vault and how long the app retries."""
 
     image: pulumi.Input[str]
     vault_uri: pulumi.Input[str]
-    secret_name: pulumi.Input[str]
-    secret_fingerprint: pulumi.Input[str]
     retry_budget_seconds: int
 
 
-class DemoWorkload(pulumi.ComponentResource):
+class Workload(pulumi.ComponentResource):
+    """One app on the cluster: its ServiceAccount, the federated credential that lets exactly that
+    ServiceAccount become its identity, and per secret a Job that proves the read (sdk and/or csi)."""
+
     def __init__(
         self,
         name: str,
@@ -49,24 +62,38 @@ class DemoWorkload(pulumi.ComponentResource):
         identity: WorkloadIdentity,
         resource_group_name: pulumi.Input[str],
         oidc_issuer_url: pulumi.Input[str],
-        read: SecretRead,
+        reads: Mapping[str, SecretRead],
+        jobs: JobSettings,
         job_prerequisites: list[pulumi.Resource],
         provider: k8s.Provider,
         sdk: bool = True,
         csi: SecretProviderClass | None = None,
+        takes_over: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("workloadid:kubernetes:DemoWorkload", name, None, opts)
+        """reads: the secrets it reads, by name. takes_over: alias this component to the `demo` of a stack
+        that had one workload (the same name under the component type it had then)."""
+        aliases = [pulumi.Alias(type_=LEGACY_TYPE)] if takes_over else None
+        super().__init__(
+            "workloadid:kubernetes:Workload",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)),
+        )
         # Every object goes through `provider`, which depends on the namespace (and the deployer's
         # role in it): that orders creation after them and deletion before them.
         in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
+        self._name, self._jobs = name, jobs
+        labels = {"app.kubernetes.io/instance": name, "app.kubernetes.io/part-of": PART_OF}
+        self._sdk_labels = {"app.kubernetes.io/name": JOB_NAME, **labels}
+        self._file_labels = {"app.kubernetes.io/name": FILE_JOB_NAME, **labels}
 
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata={
                 "name": service_account_name,
                 "namespace": namespace,
-                "labels": APP_LABELS,
+                "labels": labels,
                 "annotations": {WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION: identity.client_id},
             },
             # The Job needs no Kubernetes API token; the webhook projects its own Entra token.
@@ -78,6 +105,8 @@ class DemoWorkload(pulumi.ComponentResource):
         # the same values that name the namespace and the ServiceAccount, not from the SA object: the
         # credential then waits only for the identity and the issuer, and Entra ID has the whole
         # Kubernetes side of the deployment to propagate it before the Job's first token exchange.
+        # One credential per identity: no two writes on one identity run side by side (Azure answers
+        # 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity to those).
         self.federated_credential = managedidentity.FederatedIdentityCredential(
             f"{name}-federation",
             federated_identity_credential_resource_name=federated_credential_name(namespace, service_account_name),
@@ -89,24 +118,31 @@ class DemoWorkload(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        # Never start before the whole chain exists: the ServiceAccount, federation, both role
+        # Never start before the whole chain exists: the ServiceAccount, federation, the role
         # assignments, the secret and the image.
         chain = [self.service_account, self.federated_credential, *job_prerequisites]
-        self.read = read
         self.network_policy: k8s.networking.v1.NetworkPolicy | None = None
-        self.job: k8s.batch.v1.Job | None = None
-        self.file_job: k8s.batch.v1.Job | None = None
+        self.jobs: dict[str, k8s.batch.v1.Job] = {}
+        self.file_jobs: dict[str, k8s.batch.v1.Job] = {}
         if sdk:
-            self.network_policy = _sdk_egress(f"{name}-egress", namespace, in_cluster)
-            self.job = self._sdk_job(name, namespace, service_account_name, in_cluster, [*chain, self.network_policy])
+            self.network_policy = _sdk_egress(f"{name}-egress", name, namespace, self._sdk_labels, in_cluster)
+            for secret, read in reads.items():
+                self.jobs[secret] = self._sdk_job(
+                    secret, read, namespace, service_account_name, in_cluster, [*chain, self.network_policy]
+                )
         self.file_network_policy: k8s.networking.v1.NetworkPolicy | None = None
         if csi is not None:
             # The kubelet's driver reads the vault, not the pod: it needs no network at all.
-            self.file_network_policy = _deny_all(f"{name}-file-isolation", namespace, in_cluster)
-            after = [*chain, self.file_network_policy]
-            self.file_job = self._file_job(name, namespace, service_account_name, in_cluster, after, csi)
-        jobs = [job for job in (self.job, self.file_job) if job is not None]
-        self.job_names = pulumi.Output.all(*[job.metadata.apply(lambda m: m.name or "") for job in jobs])
+            self.file_network_policy = _deny_all(
+                f"{name}-file-isolation", name, namespace, self._file_labels, in_cluster
+            )
+            after = [*chain, self.file_network_policy, csi.secret_provider_class]
+            for secret, read in reads.items():
+                self.file_jobs[secret] = self._file_job(
+                    secret, read, namespace, service_account_name, in_cluster, after, csi
+                )
+        all_jobs = [*self.jobs.values(), *self.file_jobs.values()]
+        self.job_names = pulumi.Output.all(*[job.metadata.apply(lambda m: m.name or "") for job in all_jobs])
         self.register_outputs(
             {
                 "serviceAccount": self.service_account.metadata.apply(lambda m: m.name or ""),
@@ -117,29 +153,31 @@ class DemoWorkload(pulumi.ComponentResource):
 
     def _sdk_job(
         self,
-        name: str,
+        secret: str,
+        read: SecretRead,
         namespace: str,
         service_account: str,
         opts: pulumi.ResourceOptions,
         after: list[pulumi.Resource],
     ) -> k8s.batch.v1.Job:
-        read = self.read
         pod = PodSpec(
-            labels=APP_LABELS,
+            labels=self._sdk_labels,
             # The webhook projects the Entra-bound token and its variables only into labelled pods.
             pod_labels={WORKLOAD_IDENTITY_USE_LABEL: "true"},
             env={
-                "VAULT_URL": read.vault_uri,
-                "SECRET_NAME": read.secret_name,
-                "EXPECTED_SECRET_FINGERPRINT": read.secret_fingerprint,
-                "RETRY_BUDGET_SECONDS": str(read.retry_budget_seconds),
+                "VAULT_URL": self._jobs.vault_uri,
+                "SECRET_NAME": read.name,
+                "EXPECTED_SECRET_FINGERPRINT": read.fingerprint,
+                "RETRY_BUDGET_SECONDS": str(self._jobs.retry_budget_seconds),
             },
         )
-        return self._job(f"{name}-job", JOB_NAME, namespace, service_account, pod, opts, after)
+        name = f"{self._name}-{secret}-job"
+        return self._job(name, job_name(self._name, secret), namespace, service_account, pod, opts, after)
 
     def _file_job(
         self,
-        name: str,
+        secret: str,
+        read: SecretRead,
         namespace: str,
         service_account: str,
         opts: pulumi.ResourceOptions,
@@ -149,22 +187,22 @@ class DemoWorkload(pulumi.ComponentResource):
         """The kubelet mounts the file before the app starts (retrying while the role propagates); the pod
         itself needs no network, and no policy opens any for it."""
         pod = PodSpec(
-            labels=FILE_APP_LABELS,
+            labels=self._file_labels,
             pod_labels={},
             env={
-                "SECRET_FILE": pulumi.Output.concat(MOUNT_PATH, "/", self.read.secret_name),
-                "EXPECTED_SECRET_FINGERPRINT": self.read.secret_fingerprint,
+                "SECRET_FILE": pulumi.Output.concat(MOUNT_PATH, "/", read.name),
+                "EXPECTED_SECRET_FINGERPRINT": read.fingerprint,
             },
             volumes=[csi.volume()],
             mounts=[csi.mount()],
         )
-        after = [*after, csi.secret_provider_class]
-        return self._job(f"{name}-file-job", FILE_JOB_NAME, namespace, service_account, pod, opts, after)
+        name = f"{self._name}-{secret}-file-job"
+        return self._job(name, job_name(self._name, secret, file=True), namespace, service_account, pod, opts, after)
 
     def _job(
         self,
         name: str,
-        job_name: str,
+        kubernetes_name: str,
         namespace: str,
         service_account: str,
         pod: PodSpec,
@@ -173,34 +211,50 @@ class DemoWorkload(pulumi.ComponentResource):
     ) -> k8s.batch.v1.Job:
         return reader_job(
             name,
-            job_name=job_name,
+            job_name=kubernetes_name,
             namespace=namespace,
             service_account_name=service_account,
-            image=self.read.image,
+            image=self._jobs.image,
             pod=pod,
-            timeouts=JobTimeouts.for_retry_budget(self.read.retry_budget_seconds),
+            timeouts=JobTimeouts.for_retry_budget(self._jobs.retry_budget_seconds),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after)),
         )
 
 
-def _deny_all(name: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-    """The file Job's pods: no traffic either way, stated here besides the namespace's default."""
+def job_name(workload: str, secret: str, *, file: bool = False) -> str:
+    """The Job's Kubernetes name, unique in its namespace: <workload>-read[-file]-<secret>, the secret's part
+    cut (with a digest of it) to keep within 63 characters."""
+    prefix = f"{workload}-read-file-" if file else f"{workload}-read-"
+    room = 63 - len(prefix)
+    tail = secret.lower()
+    if len(tail) > room:
+        digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
+        tail = f"{tail[: room - 9].rstrip('-')}-{digest}"
+    return prefix + tail
+
+
+def _deny_all(
+    name: str, workload: str, namespace: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """The file Jobs' pods: no traffic either way, stated here besides the namespace's default."""
     return k8s.networking.v1.NetworkPolicy(
         name,
-        metadata={"name": f"{FILE_JOB_NAME}-isolation", "namespace": namespace, "labels": FILE_APP_LABELS},
+        metadata={"name": f"{workload}-file-isolation", "namespace": namespace, "labels": dict(labels)},
         # Both types listed with no rules: nothing in, nothing out.
-        spec={"pod_selector": {"match_labels": FILE_APP_LABELS}, "policy_types": ["Ingress", "Egress"]},
+        spec={"pod_selector": {"match_labels": dict(labels)}, "policy_types": ["Ingress", "Egress"]},
         opts=opts,
     )
 
 
-def _sdk_egress(name: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-    """The SDK Job's way out of the namespace's default deny: DNS, and HTTPS to Entra ID and Key Vault."""
+def _sdk_egress(
+    name: str, workload: str, namespace: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """The SDK Jobs' way out of the namespace's default deny: DNS, and HTTPS to Entra ID and Key Vault."""
     return k8s.networking.v1.NetworkPolicy(
         name,
-        metadata={"name": f"{JOB_NAME}-egress", "namespace": namespace, "labels": APP_LABELS},
+        metadata={"name": f"{workload}-egress", "namespace": namespace, "labels": dict(labels)},
         spec={
-            "pod_selector": {"match_labels": APP_LABELS},
+            "pod_selector": {"match_labels": dict(labels)},
             # Ingress is listed with no rules: nothing may connect in. (An explicit empty list
             # would not come back from the API server, and every refresh would show a change.)
             "policy_types": ["Ingress", "Egress"],

@@ -21,7 +21,10 @@ K8S_PROVIDER = "pulumi:providers:kubernetes"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 JOB = "kubernetes:batch/v1:Job"
-SDK_JOB, FILE_JOB = "demo-job", "demo-file-job"  # resource names of the two delivery modes' Jobs
+SDK_JOB, FILE_JOB = (
+    "demo-demo-secret-job",
+    "demo-demo-secret-file-job",
+)  # resource names of the two delivery modes' Jobs
 SECRET_PROVIDER_CLASS = "kubernetes:secrets-store.csi.x-k8s.io/v1:SecretProviderClass"
 TIME_ROTATING = "time:index/rotating:Rotating"
 TIME_STATIC = "time:index/static:Static"

@@ -168,7 +168,7 @@ def drop_csi_volume(spec: dict) -> None:
 
 def file_job_only(edit: Callable[[dict], None]) -> Callable[[str, dict], None]:
     apply = job_edit(edit)
-    return lambda name, kw: apply(name, kw) if name == "demo-file-job" else None
+    return lambda name, kw: apply(name, kw) if name == "demo-demo-secret-file-job" else None
 
 
 def only_named(job_name: str, edit: Callable[[str, dict], None]) -> Callable[[str, dict], None]:
@@ -296,7 +296,9 @@ _CUTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], Callable[[Evaluatio
     ),
     (
         "file Job does not wait for the class",
-        lambda mp: tamper(mp, k8s.batch.v1, "Job", only_named("demo-file-job", drop_dependency("CustomResource"))),
+        lambda mp: tamper(
+            mp, k8s.batch.v1, "Job", only_named("demo-demo-secret-file-job", drop_dependency("CustomResource"))
+        ),
         wiring.check_job_waits_for_the_chain,
     ),
 ]

@@ -71,6 +71,10 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
 }
 
 
+# pulumi-kubernetes provider/pkg/provider/diff.go: every object is replaced when its name or namespace changes.
+KUBERNETES_FORCE_NEW = ["metadata.name", "metadata.namespace"]
+
+
 def unwrap(value: Any) -> Any:
     """Inputs arrive with secrets wrapped in Pulumi's secret signature; strip it recursively."""
     if isinstance(value, dict):
@@ -112,6 +116,8 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
 def replaces(typ: str, paths: list[str], replace_on_changes: Sequence[str]) -> bool:
     """Whether the provider's Diff asks for a replacement: a changed path under a force-new property."""
     force_new = [*FORCE_NEW.get(typ, ()), *replace_on_changes]
+    if typ.startswith("kubernetes:") and not typ.startswith("kubernetes:pulumi"):
+        force_new += KUBERNETES_FORCE_NEW
     return any(path == new or path.startswith(f"{new}.") for path in paths for new in force_new)
 
 
@@ -200,7 +206,7 @@ class EngineMocks(pulumi.runtime.Mocks):
 
     def decide(
         self,
-        urn: str,
+        prior_urn: str,
         typ: str,
         name: str,
         inputs: dict[str, Any],
@@ -208,7 +214,7 @@ class EngineMocks(pulumi.runtime.Mocks):
         ignored: list[str],
         replace_on_changes: Sequence[str] = (),
     ) -> Decision:
-        old = self.prior.get(urn)
+        old = self.prior.get(prior_urn)
         if old is not None:
             inputs = ignore_changes(inputs, old.raw_inputs, ignored)
         plain = unwrap(inputs)
@@ -250,6 +256,8 @@ class EngineMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.engine = mocks
         self.decisions: dict[str, Decision] = {}
+        # new URN -> the old URN it was found under through an alias (step_generator.go: sg.aliases)
+        self.aliased_from: dict[str, str] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         from pulumi.runtime.proto import resource_pb2
@@ -260,10 +268,47 @@ class EngineMonitor(pulumi_mocks.MockMonitor):
         pulumi_mocks._ensure_event_loop()  # as MockMonitor does
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         secret_outputs, ignored = list(request.additionalSecretOutputs), list(request.ignoreChanges)
+        # The URN first, then each alias (step_generator.go, generateSteps: "Check the URN first, then aliases").
+        prior_urn = next((u for u in [urn, *self.aliases(request)] if u in self.engine.prior), urn)
+        if prior_urn != urn:
+            self.aliased_from[urn] = prior_urn
         decision = self.engine.decide(
-            urn, request.type, request.name, inputs, secret_outputs, ignored, list(request.replaceOnChanges)
+            prior_urn, request.type, request.name, inputs, secret_outputs, ignored, list(request.replaceOnChanges)
         )
         self.decisions[urn] = decision
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, decision.id, decision.outputs)
         state = _sync_await(rpc.serialize_properties(decision.outputs, {}))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=decision.id, object=state)
+
+    def aliases(self, request: Any) -> list[str]:
+        """The old URNs a registration may match, as the engine generates them from the SDK's alias specs
+        (pulumi/pulumi pkg/resource/deploy/step_generator.go, generateAliases, collapseAliasToUrn and
+        inheritedChildAlias): each alias, then, when the parent was found through an alias, the resource (and
+        each alias) under the parent's old URN, a name that starts with the parent's new name taking its old
+        name instead."""
+        own = [self._collapse(request, alias) for alias in request.aliases]
+        parent_alias = self.aliased_from.get(request.parent)
+        if parent_alias is None:
+            return own
+        parent_name = request.parent.rsplit("::", 1)[-1]
+        inherited = [
+            self._inherited(typ, name, parent_name, parent_alias)
+            for typ, name in [
+                (request.type, request.name),
+                *((a.split("::")[2].split("$")[-1], a.rsplit("::", 1)[-1]) for a in own),
+            ]
+        ]
+        return list(dict.fromkeys([*own, *inherited]))
+
+    def _collapse(self, request: Any, alias: Any) -> str:
+        if alias.urn:
+            return alias.urn
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
+
+    def _inherited(self, typ: str, name: str, parent_name: str, parent_alias: str) -> str:
+        alias_name = (
+            parent_alias.rsplit("::", 1)[-1] + name[len(parent_name) :] if name.startswith(parent_name) else name
+        )
+        return self.make_urn(parent_alias, typ, alias_name)

@@ -95,6 +95,7 @@ class Registered:
     replace_on_changes: list[str]
     additional_secret_outputs: list[str]
     step: str
+    aliased_from: str = ""  # the URN of the prior resource it took over through an alias, if any
 
 
 @dataclass(frozen=True)
@@ -169,13 +170,14 @@ class Evaluation:
         (tests/stack/engine.py FORCE_NEW)."""
         shown: dict[str, str] = {}
         for resource in self.resources:
-            old = prior.by_urn.get(resource.urn)
+            old = prior.by_urn.get(resource.urn) or prior.by_urn.get(resource.aliased_from)
             if old is None:
                 shown[resource.name] = "create"
             elif resource.step != SAME:
                 keys = sorted({path.split(".")[0] for path in changed_paths(diff_baseline(old), resource.inputs)})
                 shown[resource.name] = f"{'replace' if resource.step == REPLACE else 'update'}: {', '.join(keys)}"
-        shown |= {r.name: "delete" for r in prior.resources if r.urn not in self.by_urn}
+        taken_over = {r.aliased_from for r in self.resources}
+        shown |= {r.name: "delete" for r in prior.resources if r.urn not in self.by_urn and r.urn not in taken_over}
         return shown
 
 
@@ -222,6 +224,7 @@ class RecordingMonitor(EngineMonitor):
                     replace_on_changes=freeze(list(request.replaceOnChanges)),
                     additional_secret_outputs=freeze(list(request.additionalSecretOutputs)),
                     step=decision.step,
+                    aliased_from=self.aliased_from.get(response.urn, ""),
                 )
             )
         return response

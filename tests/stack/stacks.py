@@ -21,6 +21,40 @@ DECLARED: dict[str, dict[str, Any]] = _PROJECT_FILE["config"]
 PLACEHOLDER_REPLACEMENTS: dict[str, dict[str, Any]] = {"prod": {"authorizedIpRanges": ["52.140.10.0/24"]}}
 
 
+# Three workloads: two share a namespace (shop), two share a secret (shared-token; orders-db too), and each
+# delivery mode once. Each is granted exactly its own secrets.
+THREE_WORKLOADS: dict[str, Any] = {
+    "secrets": [
+        {"name": "orders-db"},
+        {"name": "payments-key", "contentType": "text/plain", "expiryDays": 90, "rotationDays": 60},
+        {"name": "shared-token"},
+    ],
+    "workloads": [
+        {
+            "name": "orders",
+            "namespace": "shop",
+            "serviceAccount": "orders",
+            "secrets": ["orders-db", "shared-token"],
+            "delivery": "sdk",
+        },
+        {
+            "name": "payments",
+            "namespace": "shop",
+            "serviceAccount": "payments",
+            "secrets": ["payments-key", "shared-token"],
+            "delivery": "csi",
+        },
+        {
+            "name": "reports",
+            "namespace": "analytics",
+            "serviceAccount": "reports",
+            "secrets": ["orders-db"],
+            "delivery": "both",
+        },
+    ],
+}
+
+
 def stack_names() -> list[str]:
     return sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 

@@ -34,7 +34,16 @@ def test_defaults_give_a_cheap_working_dev_config() -> None:
     assert config.disable_local_accounts is True
     assert config.kubelogin_mode == "azurecli"
     assert config.image_builder == "acr"
-    assert config.secret_value is None
+    assert [(s.name, s.value) for s in config.secrets] == [("demo-secret", None)]
+    (workload,) = config.workloads
+    assert (workload.name, workload.namespace, workload.service_account, workload.secrets, workload.delivery) == (
+        "demo",
+        "workload-identity-demo",
+        "keyvault-reader",
+        ("demo-secret",),
+        "sdk",
+    )
+    assert workload.identity_suffix == "workload", "the identity keeps its name from before the workloads list"
     assert config.authorized_ip_ranges == ()
 
 
@@ -57,7 +66,10 @@ def test_the_program_reads_exactly_the_declared_keys_each_with_type_description_
     assert config.read - {"secretValue"} == set(DECLARED)
     for key, spec in DECLARED.items():
         assert spec.get("description"), key
+        # The types the CLI validates a stack's value against (sdk/go/common/workspace/project.go, ValidateConfigValue).
         assert spec.get("type") in ("string", "integer", "boolean", "array"), key
+        if spec["type"] == "array":
+            assert spec["items"]["type"] in ("string", "object"), key
         # A declared key without a default is required by Pulumi in every stack.
         assert "default" in spec, key
 
@@ -118,9 +130,10 @@ def test_given_values_are_typed_and_normalised() -> None:
     assert config.availability_zones == ("1", "2", "3")
     assert config.authorized_ip_ranges == ("52.140.10.0/24", "20.43.7.9/32")
     assert config.disable_local_accounts is False
-    assert config.secret_expiry_days == 90
+    assert config.secrets[0].expiry_days == 90
     assert config.kubernetes_version == "1.34"
-    assert isinstance(config.secret_value, pulumi.Output)
+    assert isinstance(config.secrets[0].value, pulumi.Output)
+    assert config.secrets[0].value_key == "secretValue"
 
 
 @pytest.mark.parametrize(
@@ -189,8 +202,8 @@ def test_a_rotation_no_shorter_than_the_expiry_is_refused() -> None:
     assert message.startswith("config 'secretRotationDays': is 30, not less than secretExpiryDays (30)")
     assert "Fix: pulumi config set secretRotationDays 20" in message
     assert_printed_as_one_line(raised.value)
-    assert load({"secretExpiryDays": "30", "secretRotationDays": "20"}).secret_rotation_days == 20
-    assert load({"secretRotationDays": "20"}).secret_expiry_days is None  # rotation alone: no expiry date
+    assert load({"secretExpiryDays": "30", "secretRotationDays": "20"}).secrets[0].rotation_days == 20
+    assert load({"secretRotationDays": "20"}).secrets[0].expiry_days is None  # rotation alone: no expiry date
 
 
 def test_a_one_day_expiry_suggests_a_longer_expiry_not_an_impossible_rotation() -> None:
@@ -210,7 +223,8 @@ def test_rotating_a_configured_value_without_an_expiry_is_refused_as_doing_nothi
 @pytest.mark.parametrize(("delivery", "sdk", "csi"), [("sdk", True, False), ("csi", False, True), ("both", True, True)])
 def test_secret_delivery_selects_the_readers(delivery: str, sdk: bool, csi: bool) -> None:
     config = load({"secretDelivery": delivery, "csiRotationPollInterval": "90s"})
-    assert (config.reads_with_sdk, config.reads_with_csi) == (sdk, csi)
+    (workload,) = config.workloads
+    assert (workload.reads_with_sdk, workload.reads_with_csi, config.reads_with_csi) == (sdk, csi, csi)
     assert config.csi_rotation_poll_interval == "90s"
 
 

@@ -29,7 +29,7 @@ def test_the_sdk_mode_enables_no_add_on_and_declares_no_class() -> None:
     assert ev.one(t.CLUSTER).inputs["addonProfiles"] == {CSI_ADDON: {"enabled": False}}
     assert ev.of_type(t.SECRET_PROVIDER_CLASS) == []
     assert [job.name for job in ev.of_type(t.JOB)] == [t.SDK_JOB]
-    assert ev.exports["jobNames"] == ["read-keyvault-secret"]
+    assert ev.exports["workloads"]["demo"]["jobNames"] == ["demo-read-demo-secret"]
 
 
 def test_monitoring_and_csi_add_ons_live_side_by_side() -> None:
@@ -39,7 +39,7 @@ def test_monitoring_and_csi_add_ons_live_side_by_side() -> None:
 
 def test_the_csi_mode_has_no_sdk_job_and_no_network_for_its_pod(csi: Evaluation) -> None:
     assert [job.name for job in csi.of_type(t.JOB)] == [t.FILE_JOB]
-    assert csi.exports["jobNames"] == ["read-keyvault-secret-file"]
+    assert csi.exports["workloads"]["demo"]["jobNames"] == ["demo-read-file-demo-secret"]
     # The kubelet's driver reads the vault, not the pod: its one NetworkPolicy denies all, both ways.
     (policy,) = csi.of_type(t.NETWORK_POLICY)
     labels = csi.one(t.JOB, t.FILE_JOB).inputs["spec"]["template"]["metadata"]["labels"]
@@ -51,7 +51,7 @@ def test_the_csi_mode_has_no_sdk_job_and_no_network_for_its_pod(csi: Evaluation)
 
 
 def test_the_class_waits_until_the_api_server_serves_its_kind(csi: Evaluation) -> None:
-    wait, spc = csi.named("secret-provider-class-kind-ready"), csi.one(t.SECRET_PROVIDER_CLASS)
+    wait, spc = csi.named("demo-secret-provider-class-kind-ready"), csi.one(t.SECRET_PROVIDER_CLASS)
     assert wait.inputs["create"] == "sh scripts/wait-for-api-resource.sh"  # relative to infra/, where plugins start
     environment = wait.inputs["environment"]
     assert environment["GROUP_VERSION"] == "secrets-store.csi.x-k8s.io/v1"
@@ -65,7 +65,10 @@ def test_the_class_waits_until_the_api_server_serves_its_kind(csi: Evaluation) -
     assert wait.raw_inputs["stdin"] != wait.inputs["stdin"], "the kubeconfig travels as a secret"
     assert csi.one(t.CLUSTER).urn in wait.dependencies
     # After the deployer's role and its propagation wait, and again whenever that role is replaced.
-    role, rbac_ready = csi.named("app-namespace-deployer-writer"), csi.named("app-namespace-rbac-ready")
+    role, rbac_ready = (
+        csi.named("namespace-workload-identity-demo-deployer-writer"),
+        csi.named("namespace-workload-identity-demo-rbac-ready"),
+    )
     assert {role.urn, rbac_ready.urn} <= set(wait.dependencies)
     assert wait.inputs["triggers"] == [role.id]
     assert wait.urn in spc.dependencies
@@ -74,7 +77,7 @@ def test_the_class_waits_until_the_api_server_serves_its_kind(csi: Evaluation) -
 def test_the_class_is_in_workload_identity_mode_for_the_one_secret(csi: Evaluation) -> None:
     spc = csi.one(t.SECRET_PROVIDER_CLASS)
     assert spc.inputs["apiVersion"] == "secrets-store.csi.x-k8s.io/v1"
-    assert spc.inputs["metadata"] == {"name": "keyvault-demo-secret", "namespace": "workload-identity-demo"}
+    assert spc.inputs["metadata"] == {"name": "demo-keyvault", "namespace": "workload-identity-demo"}
     parameters = spc.inputs["spec"]["parameters"]
     assert set(parameters) == {"usePodIdentity", "clientID", "keyvaultName", "tenantID", "objects"}
     assert parameters["tenantID"] == TENANT_ID
@@ -87,7 +90,7 @@ def test_a_renamed_secret_reaches_the_class_and_the_file_path() -> None:
     ev = evaluate({"secretDelivery": "csi", "secretName": "team-secret"})
     objects = ev.one(t.SECRET_PROVIDER_CLASS).inputs["spec"]["parameters"]["objects"]
     assert "objectName: team-secret" in objects
-    env = ev.one(t.JOB, t.FILE_JOB).inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    env = ev.one(t.JOB, "demo-team-secret-file-job").inputs["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "SECRET_FILE", "value": "/mnt/secrets-store/team-secret"} in env
 
 
@@ -99,7 +102,7 @@ def test_the_file_job_mounts_the_class_read_only_and_is_as_hardened_as_the_sdk_j
         "csi": {
             "driver": "secrets-store.csi.k8s.io",
             "readOnly": True,
-            "volumeAttributes": {"secretProviderClass": "keyvault-demo-secret"},
+            "volumeAttributes": {"secretProviderClass": "demo-keyvault"},
         },
     }
     (container,) = pod["containers"]

@@ -122,11 +122,11 @@ def test_an_app_change_touches_only_the_build_and_the_job(
     after = evaluate_copy(config)
     changed = {after.by_urn[urn].name for urn in changed_urns(before, after)}
     expected = (
-        {"demo-job", "demo-file-job", "app-image-acr-build"}
+        {"demo-demo-secret-job", "demo-demo-secret-file-job", "app-image-acr-build"}
         if builder == "acr"
         else {
-            "demo-job",
-            "demo-file-job",
+            "demo-demo-secret-job",
+            "demo-demo-secret-file-job",
             "app-image-docker-build",
             "app-image-registry-token",
         }

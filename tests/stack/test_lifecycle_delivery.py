@@ -8,12 +8,12 @@ import pytest
 from tests.stack import constants as t
 from tests.stack.harness import Evaluation, evaluate
 
-ROLE = "app-namespace-deployer-writer"
+ROLE = "namespace-workload-identity-demo-deployer-writer"
 CSI_OBJECTS = {
-    "secret-provider-class": "create",
-    "secret-provider-class-kind-ready": "create",
+    "demo-secret-provider-class": "create",
+    "demo-secret-provider-class-kind-ready": "create",
     "demo-file-isolation": "create",
-    "demo-file-job": "create",
+    "demo-demo-secret-file-job": "create",
 }
 
 
@@ -27,10 +27,10 @@ def test_sdk_to_csi_enables_the_add_on_replaces_the_role_and_adds_the_file_chain
     preview, changes = switch("sdk", "both")
     assert changes[ROLE] == "replace: roleDefinitionId"
     assert changes["cluster"] == "update: addonProfiles"
-    assert changes["app-namespace-rbac-ready"].startswith("replace: ")  # it waits for the new role
+    assert changes["namespace-workload-identity-demo-rbac-ready"].startswith("replace: ")  # it waits for the new role
     assert {name: changes.get(name) for name in CSI_OBJECTS} == CSI_OBJECTS
     # The component of the class is new too; nothing of the SDK path changes.
-    assert {"demo-job", "demo-egress", "demo-sa", "demo-federation"}.isdisjoint(changes)
+    assert {"demo-demo-secret-job", "demo-egress", "demo-sa", "demo-federation"}.isdisjoint(changes)
     assert preview.one(t.CLUSTER).inputs["addonProfiles"]["azureKeyvaultSecretsProvider"]["enabled"] is True
 
 
@@ -41,7 +41,7 @@ def test_csi_to_sdk_disables_the_add_on_returns_to_writer_and_removes_the_file_c
     assert preview.one(t.CLUSTER).inputs["addonProfiles"] == {"azureKeyvaultSecretsProvider": {"enabled": False}}
     for name in CSI_OBJECTS:
         assert changes[name] == "delete", name
-    assert "demo-job" not in changes
+    assert "demo-demo-secret-job" not in changes
 
 
 @pytest.mark.parametrize("delivery", ["sdk", "csi", "both"])

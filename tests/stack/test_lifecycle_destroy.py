@@ -48,7 +48,11 @@ def test_kubernetes_objects_go_first_while_the_cluster_namespace_and_the_deploye
     rounds = Destroy(dev, DOCUMENTED_DEPLOYER).rounds()
     when = {r.urn: i for i, round_ in enumerate(rounds) for r in round_}
     last_kubernetes_object = max(when[r.urn] for r in dev.resources if r.type.startswith("kubernetes:") and r.custom)
-    needed = [dev.named("app-namespace-deployer-writer"), dev.one(t.MANAGED_NAMESPACE), dev.one(t.CLUSTER)]
+    needed = [
+        dev.named("namespace-workload-identity-demo-deployer-writer"),
+        dev.one(t.MANAGED_NAMESPACE),
+        dev.one(t.CLUSTER),
+    ]
     for resource in needed:
         assert when[resource.urn] > last_kubernetes_object, resource.name
 
@@ -67,11 +71,12 @@ def test_nothing_is_left_behind_but_what_goes_with_its_container(dev: Evaluation
 
 
 def test_a_renamed_secrets_old_one_is_never_deleted_through_the_data_plane(dev: Evaluation) -> None:
-    """secretName is part of the secret's ARM path, so a rename replaces it (a new secret, then the
-    old one deleted): that delete is a no-op for a resource Pulumi keeps. (The emulated engine reports
-    the replacement as a change of secretName; it does not model replacements.)"""
+    """A secret's resource is named from the secret, so a rename creates the new secret and deletes the old
+    resource: a delete that is a no-op for a resource Pulumi keeps."""
     after = evaluate({"secretName": "renamed-secret"}, prior=dev, preview=True)
-    assert after.changes(dev)["secret-store-secret"] == "update: secretName"
+    changes = after.changes(dev)
+    assert changes["secret-store-renamed-secret-secret"] == "create"
+    assert changes["secret-store-demo-secret-secret"] == "delete"
     old = dev.one(t.SECRET)
     assert old.retain_on_delete
     assert Destroy(dev, DOCUMENTED_DEPLOYER)._delete(old, {r.urn for r in dev.resources}, set()) is None
@@ -114,7 +119,9 @@ def test_a_deleted_secret_goes_through_the_vaults_data_plane(
 ) -> None:
     """What the stack avoids: without retain-on-delete, destroy needs a data role and a way through the firewall."""
     failures = [
-        f for f in Destroy(up(stack, config, SECRET_DELETABLE), deployer).run() if f.startswith("secret-store-secret")
+        f
+        for f in Destroy(up(stack, config, SECRET_DELETABLE), deployer).run()
+        if f.startswith("secret-store-demo-secret-secret")
     ]
     assert [f.split(": ", 1)[1].split(":")[0] for f in failures] == ([refusal] if refusal else [])
 

@@ -40,7 +40,7 @@ TAGGED = {
     "cluster": (containerservice, "ManagedCluster", "cluster"),
     "vault": (keyvault, "Vault", "secret-store-vault"),
     "registry": (containerregistry, "Registry", "registry"),
-    "workload identity": (managedidentity, "UserAssignedIdentity", "workload-identity"),
+    "workload identity": (managedidentity, "UserAssignedIdentity", "demo-identity"),
 }
 
 

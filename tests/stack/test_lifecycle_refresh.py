@@ -44,8 +44,8 @@ def test_a_version_change_in_config_still_reaches_the_cluster_and_its_pool(deplo
 
 
 def test_after_its_ttl_the_job_is_gone_and_the_next_up_runs_it_again(dev: Evaluation) -> None:
-    state = refreshed(dev, gone={"demo-job"})
-    assert next_preview("dev", state).changes(state) == {"demo-job": "create"}
+    state = refreshed(dev, gone={"demo-demo-secret-job"})
+    assert next_preview("dev", state).changes(state) == {"demo-demo-secret-job": "create"}
 
 
 def test_kubernetes_objects_declare_nothing_the_api_server_would_rewrite(dev: Evaluation) -> None:

@@ -67,10 +67,10 @@ def test_the_first_up_after_the_period_rotates_the_value_renews_the_expiry_and_r
     state = refreshed(prod, later=timedelta(days=61))
     preview = evaluate_stack("prod", prior=state, preview=True).changes(state)
     assert preview == {
-        "secret-store-rotation": "create",
-        "secret-store-value": "replace: keepers",
-        "secret-store-secret": "update: properties",
-        "demo-job": "replace: spec",
+        "secret-store-demo-secret-rotation": "create",
+        "secret-store-demo-secret-value": "replace: keepers",
+        "secret-store-demo-secret-secret": "update: properties",
+        "demo-demo-secret-job": "replace: spec",
     }
     rotated = evaluate_stack("prod", prior=state)
     (old_value, old_expiry), (new_value, new_expiry) = value_and_expiry(prod), value_and_expiry(rotated)
@@ -87,7 +87,7 @@ def test_with_csi_both_jobs_rerun_after_a_rotation() -> None:
     deployed = evaluate_stack("dev", {"secretRotationDays": 30})
     state = refreshed(deployed, later=timedelta(days=31))
     changes = evaluate_stack("dev", {"secretRotationDays": 30}, prior=state, preview=True).changes(state)
-    assert changes["demo-job"] == changes["demo-file-job"] == "replace: spec"
+    assert changes["demo-demo-secret-job"] == changes["demo-demo-secret-file-job"] == "replace: spec"
     rotated = evaluate_stack("dev", {"secretRotationDays": 30}, prior=state)
     value = rotated.one(t.SECRET).inputs["properties"]["value"]
     assert value != deployed.one(t.SECRET).inputs["properties"]["value"]
@@ -101,9 +101,9 @@ def test_a_configured_value_keeps_its_value_and_only_its_expiry_is_renewed() -> 
     state = refreshed(deployed, later=timedelta(days=31))
     changes = evaluate_stack("dev", config, secrets=secrets, prior=state, preview=True).changes(state)
     assert changes == {
-        "secret-store-rotation": "create",
-        "secret-store-set-at": "replace: triggers",
-        "secret-store-secret": "update: properties",
+        "secret-store-demo-secret-rotation": "create",
+        "secret-store-demo-secret-set-at": "replace: triggers",
+        "secret-store-demo-secret-secret": "update: properties",
     }
     rotated = evaluate_stack("dev", config, secrets=secrets, prior=state)
     (old_value, old_expiry), (new_value, new_expiry) = value_and_expiry(deployed), value_and_expiry(rotated)

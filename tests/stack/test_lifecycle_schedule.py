@@ -50,7 +50,7 @@ def test_the_federated_credential_is_created_beside_the_service_account_not_behi
     times = schedule(deployed(stack))
     fic_start, fic_finish = times["demo-federation"]
     sa_start, _ = times["demo-sa"]
-    job_start, _ = times["demo-job"]
+    job_start, _ = times["demo-demo-secret-job"]
     assert fic_finish <= sa_start, "the credential waits for the ServiceAccount"
     # It waits only for the cluster (its issuer): the namespace, the RBAC wait and the Kubernetes
     # objects all run after it, and give Entra ID that long to propagate the credential.

@@ -27,7 +27,9 @@ def test_names_are_valid_for_any_stack(prefix: str, stack: str) -> None:
     assert CLUSTER.match(naming.cluster_name(prefix, stack))
     assert DNS_PREFIX.match(naming.cluster_name(prefix, stack)[:54])
     assert len(naming.resource_group_name(prefix, stack)) <= 90
-    assert len(naming.identity_name(prefix, stack)) <= 128
+    identity = naming.identity_name(prefix, stack, "a" * 20)
+    assert len(identity) <= 128
+    assert identity.endswith("-" + "a" * 20), "the workload part is kept whole"
 
 
 def test_globally_unique_names_keep_the_random_suffix_whole() -> None:

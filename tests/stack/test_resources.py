@@ -238,8 +238,8 @@ def test_kubernetes_provider_uses_non_interactive_kubelogin_and_waits_for_rbac(d
     assert "- azurecli" in kubeconfig
     assert "devicecode" not in kubeconfig
     assert provider.raw_inputs["kubeconfig"] != kubeconfig, "kubeconfig must be a secret"
-    wait = dev.named("app-namespace-rbac-ready")
-    writer = dev.named("app-namespace-deployer-writer")
+    wait = dev.named("namespace-workload-identity-demo-rbac-ready")
+    writer = dev.named("namespace-workload-identity-demo-deployer-writer")
     assert {wait.urn, writer.urn} <= set(provider.dependencies)
     assert wait.inputs["stdin"] == kubeconfig
     assert wait.inputs["environment"]["NAMESPACE"] == dev.one(t.MANAGED_NAMESPACE).outputs["name"]
@@ -367,21 +367,30 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
         "resourceGroupName",
         "clusterName",
         "oidcIssuerUrl",
-        "workloadIdentityName",
-        "workloadIdentityClientId",
         "keyVaultUri",
-        "secretName",
+        "secretNames",
         "registryName",
         "image",
-        "jobNamespace",
-        "jobNames",
+        "workloads",
         "jobLogsCommand",
         "getCredentialsCommand",
         "kubeconfig",
     }
     assert set(dev.exports) == expected
     assert dev.secret_exports == {"kubeconfig"}
-    assert dev.exports["jobNames"] == ["read-keyvault-secret", "read-keyvault-secret-file"]
+    identity = dev.one(t.IDENTITY)
+    assert dev.exports["secretNames"] == ["demo-secret"]
+    assert dev.exports["workloads"] == {
+        "demo": {
+            # What the troubleshooting commands take: `az identity show -n`, `az role assignment list --assignee`.
+            "identityName": identity.inputs["resourceName"],
+            "clientId": identity.outputs["clientId"],
+            "namespace": "workload-identity-demo",
+            "serviceAccount": "keyvault-reader",
+            "secrets": ["demo-secret"],
+            "jobNames": ["demo-read-demo-secret", "demo-read-file-demo-secret"],
+        }
+    }
     # One command for both Jobs: their pods carry the part-of label, and each line names its pod.
     selector = "app.kubernetes.io/part-of=workload-identity-demo"
     assert (
@@ -399,8 +408,8 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
         " && kubelogin convert-kubeconfig -l azurecli"
     )
     assert dev.exports["oidcIssuerUrl"] == dev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
-    # What the troubleshooting commands take: `az identity show -n`, `az aks check-acr --acr`.
-    assert dev.exports["workloadIdentityName"] == dev.one(t.IDENTITY).inputs["resourceName"] == "id-wid-dev-workload"
+    assert identity.inputs["resourceName"] == "id-wid-dev-workload"
+    # What `az aks check-acr --acr` takes.
     assert dev.exports["registryName"] == dev.one(t.REGISTRY).inputs["registryName"]
     assert dev.exports["image"].startswith(f"{dev.exports['registryName']}.azurecr.io/")
     value = dev.one(t.RANDOM_PASSWORD).outputs["result"]

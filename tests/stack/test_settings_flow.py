@@ -16,7 +16,7 @@ import pytest
 
 from tests.stack import constants as t
 from tests.stack.harness import Evaluation, evaluate, is_secret
-from tests.stack.stacks import DECLARED
+from tests.stack.stacks import DECLARED, THREE_WORKLOADS
 
 NON_DEFAULT: dict[str, dict[str, Any]] = {
     "location": {"location": "westeurope"},
@@ -37,6 +37,9 @@ NON_DEFAULT: dict[str, dict[str, Any]] = {
     "keyVaultSoftDeleteDays": {"keyVaultSoftDeleteDays": 30},
     "keyVaultNetworkDefaultAction": {"keyVaultNetworkDefaultAction": "Deny"},
     "keyVaultAllowedIpRanges": {"keyVaultAllowedIpRanges": ["52.140.10.0/24"]},
+    "secrets": {"secrets": THREE_WORKLOADS["secrets"]},
+    # The dev stack file sets secretDelivery, which a stack with `workloads` may not: back to its default.
+    "workloads": {**THREE_WORKLOADS, "secretDelivery": "sdk"},
     "secretName": {"secretName": "team-secret"},
     "secretContentType": {"secretContentType": "text/plain"},
     "secretExpiryDays": {"secretExpiryDays": 30},

@@ -38,7 +38,11 @@ def test_federated_credential_waits_only_for_the_identity_and_the_cluster_issuer
     assert dev.one(t.CLUSTER).urn in fic.property_dependencies["issuer"]
     assert dev.one(t.IDENTITY).urn in fic.property_dependencies["resourceName"]
     assert fic.property_dependencies.get("subject", []) == []
-    for later in (dev.one(t.SERVICE_ACCOUNT), dev.one(t.K8S_PROVIDER), dev.named("app-namespace-rbac-ready")):
+    for later in (
+        dev.one(t.SERVICE_ACCOUNT),
+        dev.one(t.K8S_PROVIDER),
+        dev.named("namespace-workload-identity-demo-rbac-ready"),
+    ):
         assert not dev.depends_transitively(fic, later), later.name
 
 

@@ -112,7 +112,7 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
     for spc in ev.of_type(t.SECRET_PROVIDER_CLASS):
         file_job = ev.one(t.JOB, t.FILE_JOB)
         assert spc.urn in file_job.dependencies, "the file Job does not wait for its SecretProviderClass"
-        kind_ready = ev.named("secret-provider-class-kind-ready")
+        kind_ready = ev.named("demo-secret-provider-class-kind-ready")
         assert kind_ready.urn in spc.dependencies, "the class is created before the API server serves its kind"
         assert ev.one(t.CLUSTER).urn in kind_ready.dependencies, "the kind wait does not follow the add-on's enabling"
 
