@@ -116,7 +116,7 @@ def test_a_grant_wider_than_the_secret_still_works_so_only_the_wiring_check_catc
     cut = CUTS["Secrets User at resource-group scope"]
     ev = evaluate(cut=cut)
     assert deployed(ev).returncode == 0
-    with pytest.raises(AssertionError, match="not scoped to the secret"):
+    with pytest.raises(AssertionError, match="is not scoped to one secret"):
         cut.check(ev)
 
 

@@ -85,6 +85,8 @@ class WorkloadSpec:
 
 
 def dns_label(key: str, value: object, *, limit: int = 63) -> str:
+    if value is None:
+        raise SettingError(key, "is missing", f"set it to a DNS-1123 label of at most {limit} characters")
     if not isinstance(value, str) or len(value) > limit or not DNS1123_LABEL.match(value):
         raise SettingError(
             key,

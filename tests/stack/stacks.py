@@ -22,8 +22,10 @@ PLACEHOLDER_REPLACEMENTS: dict[str, dict[str, Any]] = {"prod": {"authorizedIpRan
 
 
 # Three workloads: two share a namespace (shop), two share a secret (shared-token; orders-db too), and each
-# delivery mode once. Each is granted exactly its own secrets.
+# delivery mode once. Each is granted exactly its own secrets. secretDelivery: the dev stack file sets it, and a
+# stack with `workloads` may not; here it is back at its default, as `pulumi config rm secretDelivery` leaves it.
 THREE_WORKLOADS: dict[str, Any] = {
+    "secretDelivery": "sdk",
     "secrets": [
         {"name": "orders-db"},
         {"name": "payments-key", "contentType": "text/plain", "expiryDays": 90, "rotationDays": 60},

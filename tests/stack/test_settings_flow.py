@@ -38,8 +38,7 @@ NON_DEFAULT: dict[str, dict[str, Any]] = {
     "keyVaultNetworkDefaultAction": {"keyVaultNetworkDefaultAction": "Deny"},
     "keyVaultAllowedIpRanges": {"keyVaultAllowedIpRanges": ["52.140.10.0/24"]},
     "secrets": {"secrets": THREE_WORKLOADS["secrets"]},
-    # The dev stack file sets secretDelivery, which a stack with `workloads` may not: back to its default.
-    "workloads": {**THREE_WORKLOADS, "secretDelivery": "sdk"},
+    "workloads": THREE_WORKLOADS,
     "secretName": {"secretName": "team-secret"},
     "secretContentType": {"secretContentType": "text/plain"},
     "secretExpiryDays": {"secretExpiryDays": 30},

@@ -15,12 +15,12 @@ def test_default_stack_is_wired(dev: Evaluation, check) -> None:
 
 
 def test_job_reads_the_generated_secret(dev: Evaluation) -> None:
-    wiring.check_job_inputs(dev, dev.one(t.RANDOM_PASSWORD).outputs["result"])
+    wiring.check_job_inputs(dev, {"demo-secret": dev.one(t.RANDOM_PASSWORD).outputs["result"]})
 
 
 def test_job_reads_the_configured_secret() -> None:
     ev = evaluate(secrets={"secretValue": "correct horse battery staple"})
-    wiring.check_job_inputs(ev, "correct horse battery staple")
+    wiring.check_job_inputs(ev, {"demo-secret": "correct horse battery staple"})
 
 
 @pytest.mark.parametrize("builder", ["acr", "docker"])

@@ -1,166 +1,259 @@
 """Cross-resource wiring checks, shared by the wiring tests and the cut-wire (mutation) tests.
 
-Each check fails with an AssertionError that names the broken link, the way the symptom
-would show up on a real cluster (AADSTS70021, 403, a pod the webhook never touches, ...).
+Each check takes every workload of the stack in turn (its component's children, its identity's component,
+its class) and fails with an AssertionError that names the broken link, the way the symptom would show up
+on a real cluster (AADSTS70021, 403, a pod the webhook never touches, ...). Which resource belongs to which
+workload is read from the program's structure (parents); every value is then checked, not assumed.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import yaml
 
 from tests.stack import constants as t
 from tests.stack.harness import Evaluation, Registered, is_secret
 
+WORKLOAD = "workloadid:kubernetes:Workload"
+IDENTITY_COMPONENT = "workloadid:azure:WorkloadIdentity"
+CLASS_COMPONENT = "workloadid:kubernetes:SecretProviderClass"
 
-def _job_container(job: Registered) -> dict:
-    (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
-    return container
+
+@dataclass(frozen=True)
+class WorkloadWiring:
+    name: str
+    identity: Registered
+    credential: Registered
+    service_account: Registered
+    jobs: list[Registered]
+    grants: list[Registered]  # the role assignments of its identity's component
+    secret_provider_class: Registered | None
+
+    @property
+    def file_jobs(self) -> list[Registered]:
+        return [job for job in self.jobs if any("csi" in v for v in _pod(job)["volumes"])]
+
+    @property
+    def sdk_jobs(self) -> list[Registered]:
+        return [job for job in self.jobs if job not in self.file_jobs]
+
+
+def _children(ev: Evaluation, parent: Registered, typ: str) -> list[Registered]:
+    return [r for r in ev.resources if r.parent == parent.urn and r.type == typ]
+
+
+def workloads(ev: Evaluation) -> list[WorkloadWiring]:
+    found = []
+    for component in ev.of_type(WORKLOAD):
+        name = component.name
+        identity_component = ev.one(IDENTITY_COMPONENT, f"{name}-identity")
+        classes = [c for c in ev.of_type(CLASS_COMPONENT) if c.name == f"{name}-secret-provider-class"]
+        (identity,) = _children(ev, identity_component, t.IDENTITY)
+        (credential,) = _children(ev, component, t.FEDERATED_CREDENTIAL)
+        (service_account,) = _children(ev, component, t.SERVICE_ACCOUNT)
+        found.append(
+            WorkloadWiring(
+                name=name,
+                identity=identity,
+                credential=credential,
+                service_account=service_account,
+                jobs=_children(ev, component, t.JOB),
+                grants=_children(ev, identity_component, t.ROLE_ASSIGNMENT),
+                secret_provider_class=_children(ev, classes[0], t.SECRET_PROVIDER_CLASS)[0] if classes else None,
+            )
+        )
+    assert found, "the stack declares no workload"
+    return found
+
+
+def _pod(job: Registered) -> dict:
+    return job.inputs["spec"]["template"]["spec"]
+
+
+def _env(job: Registered) -> dict[str, str]:
+    (container,) = _pod(job)["containers"]
+    return {e["name"]: e["value"] for e in container["env"]}
+
+
+def _secrets_by_name(ev: Evaluation) -> dict[str, Registered]:
+    return {s.inputs["secretName"]: s for s in ev.of_type(t.SECRET)}
+
+
+def _read_secret(job: Registered) -> str:
+    """The secret a Job proves: the one its app is told to read, through the SDK or from the mounted file."""
+    env = _env(job)
+    return env["SECRET_NAME"] if "SECRET_NAME" in env else env["SECRET_FILE"].rsplit("/", 1)[-1]
 
 
 def check_federation(ev: Evaluation) -> None:
-    """Issuer, subject and audience of the federated credential match the cluster and every Job's ServiceAccount
-    (the SDK Job's token comes from the webhook, the file Job's from the kubelet for the CSI driver)."""
-    fic, cluster = ev.one(t.FEDERATED_CREDENTIAL), ev.one(t.CLUSTER)
-    sa, identity = ev.one(t.SERVICE_ACCOUNT), ev.one(t.IDENTITY)
-    issuer = cluster.outputs["oidcIssuerProfile"]["issuerURL"]
-    assert fic.inputs["issuer"] == issuer, "AADSTS700211: issuer differs from the cluster's OIDC issuer (verbatim)"
-    assert ev.of_type(t.JOB), "no Job reads the secret"
-    for job in ev.of_type(t.JOB):
-        pod_sa = job.inputs["spec"]["template"]["spec"]["serviceAccountName"]
-        job_ns = job.inputs["metadata"]["namespace"]
-        assert pod_sa == sa.outputs["metadata"]["name"], f"{job.name} does not run as the federated ServiceAccount"
-        assert job_ns == sa.outputs["metadata"]["namespace"], f"{job.name} is not in the ServiceAccount's namespace"
-        expected_subject = f"system:serviceaccount:{job_ns}:{pod_sa}"
-        assert fic.inputs["subject"] == expected_subject, f"AADSTS70021: subject is not {job.name}'s ServiceAccount"
-    assert fic.inputs["audiences"] == ["api://AzureADTokenExchange"], "AADSTS70021: wrong audience"
-    assert fic.inputs["resourceName"] == identity.outputs["name"], "the credential federates another identity"
-    assert fic.inputs["resourceGroupName"] == ev.one(t.RESOURCE_GROUP).outputs["name"]
+    """Issuer, subject and audience of each workload's credential match the cluster and each of its Jobs'
+    ServiceAccount (the SDK Job's token comes from the webhook, the file Job's from the kubelet for the driver)."""
+    issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+    for w in workloads(ev):
+        fic, sa = w.credential, w.service_account.outputs["metadata"]
+        assert fic.inputs["issuer"] == issuer, "AADSTS700211: issuer differs from the cluster's OIDC issuer (verbatim)"
+        assert w.jobs or not w.grants, f"{w.name}: no Job proves its reads"
+        for job in w.jobs:
+            pod_sa, job_ns = _pod(job)["serviceAccountName"], job.inputs["metadata"]["namespace"]
+            assert pod_sa == sa["name"], f"{job.name} does not run as the federated ServiceAccount"
+            assert job_ns == sa["namespace"], f"{job.name} is not in the ServiceAccount's namespace"
+            expected_subject = f"system:serviceaccount:{job_ns}:{pod_sa}"
+            assert fic.inputs["subject"] == expected_subject, f"AADSTS70021: subject is not {job.name}'s ServiceAccount"
+        assert fic.inputs["audiences"] == ["api://AzureADTokenExchange"], "AADSTS70021: wrong audience"
+        assert fic.inputs["resourceName"] == w.identity.outputs["name"], "the credential federates another identity"
+        assert fic.inputs["resourceGroupName"] == ev.one(t.RESOURCE_GROUP).outputs["name"]
+    subjects = [w.credential.inputs["subject"] for w in workloads(ev)]
+    assert len(subjects) == len(set(subjects)), "one ServiceAccount federates two identities"
 
 
 def check_namespace(ev: Evaluation) -> None:
-    """Every Kubernetes object in the demo namespace, through the stack's own provider."""
-    namespace, provider = ev.one(t.MANAGED_NAMESPACE).outputs["name"], ev.one(t.K8S_PROVIDER)
+    """Every Kubernetes object in one of the stack's managed namespaces, through that namespace's provider."""
+    providers = {p.inputs["namespace"]: p for p in ev.of_type(t.K8S_PROVIDER)}
+    managed = {n.outputs["name"] for n in ev.of_type(t.MANAGED_NAMESPACE)}
     objects = [r for r in ev.custom_resources() if r.type.startswith("kubernetes:")]
     assert {r.type for r in objects} >= {t.SERVICE_ACCOUNT, t.JOB, t.NETWORK_POLICY}
     for resource in objects:
-        assert resource.inputs["metadata"]["namespace"] == namespace, f"{resource.name} is outside the demo namespace"
-        assert resource.provider.startswith(provider.urn), f"{resource.name} does not use the stack's cluster provider"
+        namespace = resource.inputs["metadata"]["namespace"]
+        assert namespace in managed, f"{resource.name} is outside the stack's namespaces"
+        assert resource.provider.startswith(providers[namespace].urn), f"{resource.name} uses another provider"
 
 
 def check_service_account_and_pod_label(ev: Evaluation) -> None:
-    """The webhook mutates the pod only with the label; it injects the client id from the annotation."""
-    sa, identity = ev.one(t.SERVICE_ACCOUNT), ev.one(t.IDENTITY)
-    annotation = sa.inputs["metadata"].get("annotations", {}).get("azure.workload.identity/client-id")
-    assert annotation == identity.outputs["clientId"], "ServiceAccount client-id annotation is not the identity's"
-    for job in [j for j in ev.of_type(t.JOB) if j.name == t.SDK_JOB]:  # the file Job's token comes from the kubelet
-        labels = job.inputs["spec"]["template"]["metadata"]["labels"]
-        assert labels.get("azure.workload.identity/use") == "true", "pod lacks azure.workload.identity/use=true"
+    """The webhook mutates a pod only with the label; it injects the client id from the annotation."""
+    for w in workloads(ev):
+        annotations = w.service_account.inputs["metadata"].get("annotations", {})
+        assert annotations.get("azure.workload.identity/client-id") == w.identity.outputs["clientId"], (
+            f"{w.name}: ServiceAccount client-id annotation is not its identity's"
+        )
+        for job in w.sdk_jobs:  # a file Job's token comes from the kubelet
+            labels = job.inputs["spec"]["template"]["metadata"]["labels"]
+            assert labels.get("azure.workload.identity/use") == "true", "pod lacks azure.workload.identity/use=true"
 
 
 def check_roles(ev: Evaluation) -> None:
-    """Each role on the right principal, at the narrowest scope."""
-    identity, secret, cluster, registry = ev.one(t.IDENTITY), ev.one(t.SECRET), ev.one(t.CLUSTER), ev.one(t.REGISTRY)
-    by_role: dict[str, list[Registered]] = {}
+    """Each workload's identity holds Key Vault Secrets User on exactly the secrets its Jobs read, each at the
+    secret's own scope; AcrPull is the kubelet's, on the registry; nobody else holds a data role."""
+    secrets = _secrets_by_name(ev)
+    by_id = {s.id: name for name, s in secrets.items()}
+    identities = set()
+    for w in workloads(ev):
+        principal = w.identity.outputs["principalId"]
+        identities.add(principal)
+        granted = set()
+        for grant in w.grants:
+            role = grant.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+            assert role == t.KEY_VAULT_SECRETS_USER, f"403: {grant.name} is not Key Vault Secrets User"
+            assert grant.inputs["principalId"] == principal, f"403: {grant.name} is on another principal"
+            assert grant.inputs["scope"] in by_id, f"{grant.name} is not scoped to one secret"
+            granted.add(by_id[grant.inputs["scope"]])
+        if w.jobs:
+            read = {_read_secret(job) for job in w.jobs}
+            assert read <= granted, f"403: {w.name} reads {sorted(read - granted)} without a grant"
+            assert granted <= read, f"least privilege: {w.name} may read {sorted(granted - read)}, which it never reads"
     for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
-        by_role.setdefault(assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1], []).append(assignment)
-    (secrets_user,) = by_role.get(t.KEY_VAULT_SECRETS_USER, [None])
-    assert secrets_user is not None, "403: nobody holds Key Vault Secrets User"
-    assert secrets_user.inputs["principalId"] == identity.outputs["principalId"], "403: Secrets User on wrong principal"
-    assert secrets_user.inputs["scope"] == secret.id, "Secrets User is not scoped to the secret"
-    (acr_pull,) = by_role.get(t.ACR_PULL, [None])
-    assert acr_pull is not None, "image pull 401: nobody holds AcrPull"
-    kubelet = cluster.outputs["identityProfile"]["kubeletidentity"]["objectId"]
-    assert acr_pull.inputs["principalId"] == kubelet, "image pull 401: AcrPull is not on the kubelet identity"
-    assert acr_pull.inputs["scope"] == registry.id, "AcrPull is not scoped to the registry"
+        role = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        if role == t.KEY_VAULT_SECRETS_USER:
+            assert assignment.inputs["principalId"] in identities, f"{assignment.name}: a data role for a stranger"
+    acr_pulls = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    assert len(acr_pulls) == 1, "image pull 401: nobody holds AcrPull"
+    kubelet = ev.one(t.CLUSTER).outputs["identityProfile"]["kubeletidentity"]["objectId"]
+    assert acr_pulls[0].inputs["principalId"] == kubelet, "image pull 401: AcrPull is not on the kubelet identity"
+    assert acr_pulls[0].inputs["scope"] == ev.one(t.REGISTRY).id, "AcrPull is not scoped to the registry"
 
 
-def check_job_inputs(ev: Evaluation, secret_value: str) -> None:
-    """The Job reads this vault's secret and knows what it should find; its image is this build's."""
-    job, vault, secret = ev.one(t.JOB, t.SDK_JOB), ev.one(t.VAULT), ev.one(t.SECRET)
-    container = _job_container(job)
-    env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["VAULT_URL"] == vault.outputs["properties"]["vaultUri"], "the Job reads another vault"
-    assert env["SECRET_NAME"] == secret.outputs["name"], "the Job reads another secret"
-    expected = hashlib.sha256(secret_value.encode()).hexdigest()[:12]
-    assert env["EXPECTED_SECRET_FINGERPRINT"] == expected, "the Job would not recognise the stored value"
-    assert is_secret(job.raw_inputs["spec"]), "the fingerprint must travel as a secret"
+def check_job_inputs(ev: Evaluation, values: Mapping[str, str]) -> None:
+    """Each SDK Job reads this vault's secret and knows what it should find (`values`: each secret's value);
+    its image is this build's."""
+    vault, secrets = ev.one(t.VAULT), _secrets_by_name(ev)
     registry = ev.one(t.REGISTRY).outputs["loginServer"]
-    image = container["image"]
-    assert image.startswith(f"{registry}/"), "the image is not from the stack's registry"
-    assert "@sha256:" in image, "the image is not pinned by digest"
-    assert not image.split("@")[0].endswith(":latest")
+    for w in workloads(ev):
+        for job in w.sdk_jobs:
+            env = _env(job)
+            assert env["VAULT_URL"] == vault.outputs["properties"]["vaultUri"], "the Job reads another vault"
+            assert env["SECRET_NAME"] in secrets, "the Job reads a secret the stack does not hold"
+            expected = hashlib.sha256(values[env["SECRET_NAME"]].encode()).hexdigest()[:12]
+            assert env["EXPECTED_SECRET_FINGERPRINT"] == expected, "the Job would not recognise the stored value"
+            assert is_secret(job.raw_inputs["spec"]), "the fingerprint must travel as a secret"
+            (container,) = _pod(job)["containers"]
+            image = container["image"]
+            assert image.startswith(f"{registry}/"), "the image is not from the stack's registry"
+            assert "@sha256:" in image, "the image is not pinned by digest"
+            assert not image.split("@")[0].endswith(":latest")
 
 
 def check_job_waits_for_the_chain(ev: Evaluation) -> None:
-    """Explicit dependencies: no Job starts before federation, both grants, the secret and the image; the file
+    """Explicit dependencies: no Job starts before its federation, its grants, its secret and the image; a file
     Job not before its SecretProviderClass, nor that before the API server serves the kind."""
-    roles = {a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]: a for a in ev.of_type(t.ROLE_ASSIGNMENT)}
+    secrets = _secrets_by_name(ev)
+    acr_pull = next(a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL))
     builds = [r for r in ev.resources if r.type in (t.COMMAND, t.DOCKER_IMAGE) and r.name.startswith("app-image-")]
     build = next(b for b in builds if not b.name.endswith("registry-token"))
-    needed = {
-        "federated credential": ev.one(t.FEDERATED_CREDENTIAL),
-        "Key Vault Secrets User": roles[t.KEY_VAULT_SECRETS_USER],
-        "AcrPull": roles[t.ACR_PULL],
-        "secret": ev.one(t.SECRET),
-        "image build": build,
-    }
-    for job in ev.of_type(t.JOB):
-        for what, resource in needed.items():
-            assert resource.urn in job.dependencies, f"{job.name} does not wait for the {what}"
-    for spc in ev.of_type(t.SECRET_PROVIDER_CLASS):
-        file_job = ev.one(t.JOB, t.FILE_JOB)
-        assert spc.urn in file_job.dependencies, "the file Job does not wait for its SecretProviderClass"
-        kind_ready = ev.named("demo-secret-provider-class-kind-ready")
+    for w in workloads(ev):
+        for job in w.jobs:
+            needed = {
+                "federated credential": w.credential,
+                "AcrPull": acr_pull,
+                "secret": secrets[_read_secret(job)],
+                "image build": build,
+            } | {f"grant {grant.name}": grant for grant in w.grants}
+            for what, resource in needed.items():
+                assert resource.urn in job.dependencies, f"{job.name} does not wait for the {what}"
+        spc = w.secret_provider_class
+        if spc is None:
+            continue
+        for file_job in w.file_jobs:
+            assert spc.urn in file_job.dependencies, "the file Job does not wait for its SecretProviderClass"
+        kind_ready = ev.named(f"{w.name}-secret-provider-class-kind-ready")
         assert kind_ready.urn in spc.dependencies, "the class is created before the API server serves its kind"
         assert ev.one(t.CLUSTER).urn in kind_ready.dependencies, "the kind wait does not follow the add-on's enabling"
 
 
 def check_secret_provider_class(ev: Evaluation) -> None:
-    """Each file Job mounts, read-only, a class in its namespace that reads this vault's secret as the federated
-    identity; the app reads the file the driver writes for it."""
+    """Each file Job mounts, read-only, its workload's class, in its namespace, that reads exactly the
+    workload's secrets from this vault as its identity; the app reads the file the driver writes for it."""
     mounted: set[str] = set()
-    for job in ev.of_type(t.JOB):
-        pod = job.inputs["spec"]["template"]["spec"]
-        volumes = [v for v in pod["volumes"] if "csi" in v]
-        env = {e["name"] for c in pod["containers"] for e in c.get("env", [])}
-        assert volumes or "SECRET_FILE" not in env, f"{job.name} reads a file no CSI volume mounts"
-        for volume in volumes:
-            _check_csi_volume(ev, job, volume)
-            mounted.add(volume["csi"]["volumeAttributes"]["secretProviderClass"])
+    for w in workloads(ev):
+        for job in w.jobs:
+            volumes = [v for v in _pod(job)["volumes"] if "csi" in v]
+            assert volumes or "SECRET_FILE" not in _env(job), f"{job.name} reads a file no CSI volume mounts"
+            for volume in volumes:
+                _check_csi_volume(ev, w, job, volume)
+                mounted.add(volume["csi"]["volumeAttributes"]["secretProviderClass"])
     for spc in ev.of_type(t.SECRET_PROVIDER_CLASS):
         assert spc.inputs["metadata"]["name"] in mounted, f"no Job mounts SecretProviderClass {spc.name}"
 
 
-def _check_csi_volume(ev: Evaluation, job: Registered, volume: dict) -> None:
-    identity, vault, secret = ev.one(t.IDENTITY), ev.one(t.VAULT), ev.one(t.SECRET)
-    pod = job.inputs["spec"]["template"]["spec"]
+def _check_csi_volume(ev: Evaluation, w: WorkloadWiring, job: Registered, volume: dict) -> None:
+    vault, secrets, pod = ev.one(t.VAULT), _secrets_by_name(ev), _pod(job)
     assert volume["csi"]["driver"] == "secrets-store.csi.k8s.io"
     assert volume["csi"]["readOnly"] is True, "the driver refuses a writable mount (Readonly is not true)"
-    (spc,) = [
+    classes = [
         c
         for c in ev.of_type(t.SECRET_PROVIDER_CLASS)
-        if c.inputs["metadata"]["name"] == volume["csi"]["volumeAttributes"]["secretProviderClass"]
+        if (c.inputs["metadata"]["name"], c.inputs["metadata"]["namespace"])
+        == (volume["csi"]["volumeAttributes"]["secretProviderClass"], job.inputs["metadata"]["namespace"])
     ]
-    assert spc.inputs["metadata"]["namespace"] == job.inputs["metadata"]["namespace"], (
-        "class not in the pod's namespace"
-    )
+    assert classes, "the class the volume names is not in the pod's namespace"
+    (spc,) = classes
     assert spc.inputs["spec"]["provider"] == "azure"
     params = spc.inputs["spec"]["parameters"]
     assert params["usePodIdentity"] == "false", "pod identity mode: no token exchange for the pod"
-    assert params["clientID"] == identity.outputs["clientId"], "AADSTS70021: the class signs in as another identity"
+    assert params["clientID"] == w.identity.outputs["clientId"], "AADSTS70021: the class signs in as another identity"
     assert "tenantId" not in params, "tenantId is deprecated; the provider reads tenantID"
-    assert params["tenantID"] == identity.outputs["tenantId"], "the class signs in to another tenant"
+    assert params["tenantID"] == w.identity.outputs["tenantId"], "the class signs in to another tenant"
     assert params["keyvaultName"] == vault.outputs["name"], "the class reads another vault"
     objects = [yaml.safe_load(doc) for doc in yaml.safe_load(params["objects"])["array"]]
-    assert [(o["objectName"], o["objectType"]) for o in objects] == [(secret.outputs["name"], "secret")], (
-        "the class mounts another secret"
-    )
+    granted = {name for name, s in secrets.items() if any(g.inputs["scope"] == s.id for g in w.grants)}
+    assert all(o["objectType"] == "secret" for o in objects), "the class mounts a key or certificate"
+    assert {o["objectName"] for o in objects} == granted, "the class mounts other secrets than its workload's"
     ((mount,),) = [[m for m in c["volumeMounts"] if m["name"] == volume["name"]] for c in pod["containers"]]
     assert mount["readOnly"] is True
-    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
-    assert env["SECRET_FILE"] == f"{mount['mountPath']}/{objects[0]['objectName']}", "the app reads another file"
+    env = _env(job)
+    assert env["SECRET_FILE"].rsplit("/", 1)[0] == mount["mountPath"], "the app reads a file outside the volume"
+    assert env["SECRET_FILE"].rsplit("/", 1)[1] in granted, "the app reads a file the class does not write"
 
 
 ALL_CHECKS = (

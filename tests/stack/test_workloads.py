@@ -1,0 +1,234 @@
+"""Workloads from config: each its own identity, federated to exactly its own ServiceAccount, granted exactly
+its own secrets, with its own proof; bad entries refused before any resource; a single-workload stack keeps
+its resources when it moves to the lists."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tests.stack import constants as t
+from tests.stack import wiring
+from tests.stack.harness import Evaluation, EvaluationFailed, evaluate
+from tests.stack.stacks import THREE_WORKLOADS
+from tests.stack.state_file import STATES, load
+from tests.stack.test_lifecycle_schedule import schedule
+
+SPECS = {w["name"]: w for w in THREE_WORKLOADS["workloads"]}
+SECRETS = [s["name"] for s in THREE_WORKLOADS["secrets"]]
+
+
+@pytest.fixture(scope="module")
+def three() -> Evaluation:
+    return evaluate(THREE_WORKLOADS)
+
+
+@pytest.mark.parametrize("check", wiring.ALL_CHECKS, ids=lambda c: c.__name__)
+def test_three_workloads_are_each_wired(three: Evaluation, check: Any) -> None:
+    check(three)
+
+
+def test_each_workload_becomes_its_own_identity_through_its_own_service_account(three: Evaluation) -> None:
+    issuer = three.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+    found = {w.name: w for w in wiring.workloads(three)}
+    assert set(found) == set(SPECS)
+    assert len({w.identity.inputs["resourceName"] for w in found.values()}) == 3
+    for name, spec in SPECS.items():
+        w = found[name]
+        assert w.identity.inputs["resourceName"] == f"id-wid-dev-{name}"
+        assert w.credential.inputs["issuer"] == issuer
+        assert w.credential.inputs["subject"] == f"system:serviceaccount:{spec['namespace']}:{spec['serviceAccount']}"
+        assert w.credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+        assert w.service_account.inputs["metadata"]["annotations"] == {
+            "azure.workload.identity/client-id": w.identity.outputs["clientId"]
+        }
+
+
+def test_each_workload_is_granted_exactly_its_secrets_and_denied_the_others(three: Evaluation) -> None:
+    secret_ids = {s.inputs["secretName"]: s.id for s in three.of_type(t.SECRET)}
+    assert set(secret_ids) == set(SECRETS)
+    principals = {w.name: w.identity.outputs["principalId"] for w in wiring.workloads(three)}
+    granted = {
+        (name, secret)
+        for a in three.of_type(t.ROLE_ASSIGNMENT)
+        if a.inputs["roleDefinitionId"].endswith(t.KEY_VAULT_SECRETS_USER)
+        for name, principal in principals.items()
+        if a.inputs["principalId"] == principal
+        for secret, scope in secret_ids.items()
+        if a.inputs["scope"] == scope
+    }
+    for name, spec in SPECS.items():
+        for secret in SECRETS:
+            assert ((name, secret) in granted) == (secret in spec["secrets"]), (name, secret)
+    assert len(three.of_type(t.ROLE_ASSIGNMENT)) == len(granted) + 1 + 2  # + AcrPull + a deployer role per namespace
+
+
+def test_each_delivery_mode_gets_its_jobs_and_only_csi_workloads_a_class(three: Evaluation) -> None:
+    for w in wiring.workloads(three):
+        spec = SPECS[w.name]
+        sdk, csi = spec["delivery"] in ("sdk", "both"), spec["delivery"] in ("csi", "both")
+        assert sorted(wiring._read_secret(j) for j in w.sdk_jobs) == (sorted(spec["secrets"]) if sdk else [])
+        assert sorted(wiring._read_secret(j) for j in w.file_jobs) == (sorted(spec["secrets"]) if csi else [])
+        assert (w.secret_provider_class is not None) == csi
+    names = [(j.inputs["metadata"]["namespace"], j.inputs["metadata"]["name"]) for j in three.of_type(t.JOB)]
+    assert len(names) == len(set(names)), "two Jobs with one name in a namespace"
+
+
+def test_each_distinct_namespace_is_managed_once_with_the_deployers_role(three: Evaluation) -> None:
+    assert sorted(n.inputs["managedNamespaceName"] for n in three.of_type(t.MANAGED_NAMESPACE)) == [
+        "analytics",
+        "shop",
+    ]
+    roles = {
+        a.inputs["scope"].rsplit("/", 1)[-1]: a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        for a in three.of_type(t.ROLE_ASSIGNMENT)
+        if "/namespaces/" in a.inputs["scope"]
+    }
+    # Both namespaces hold a workload that mounts with the CSI driver: custom resources need RBAC Admin.
+    assert roles == {"shop": t.AKS_RBAC_ADMIN, "analytics": t.AKS_RBAC_ADMIN}
+    assert {p.inputs["namespace"] for p in three.of_type(t.K8S_PROVIDER)} == {"shop", "analytics"}
+
+
+def test_three_workloads_deploy_side_by_side(dev: Evaluation, three: Evaluation) -> None:
+    """Nothing serialises one workload behind another: the up takes no longer than with one workload."""
+    assert max(end for _, end in schedule(three).values()) <= max(end for _, end in schedule(dev).values())
+
+
+def with_entry(key: str, index: int, **fields: Any) -> dict[str, Any]:
+    config = copy.deepcopy(THREE_WORKLOADS)
+    config[key][index] |= fields
+    return config
+
+
+def without(key: str, index: int, field: str) -> dict[str, Any]:
+    config = copy.deepcopy(THREE_WORKLOADS)
+    del config[key][index][field]
+    return config
+
+
+BAD = {
+    "two workloads with one name": (
+        with_entry("workloads", 1, name="orders"),
+        "config 'workloads[1].name': 'orders' is listed twice",
+    ),
+    "one ServiceAccount for two workloads": (
+        with_entry("workloads", 1, serviceAccount="orders"),
+        "config 'workloads[1].serviceAccount': shop/orders is already workload 'orders''s",
+    ),
+    "an unknown secret": (
+        with_entry("workloads", 2, secrets=["orders-db", "no-such-secret"]),
+        "config 'workloads[2].secrets': 'no-such-secret' is not in 'secrets'",
+    ),
+    "a workload name that is no DNS label": (
+        with_entry("workloads", 0, name="Orders_App"),
+        "config 'workloads[0].name': 'Orders_App' is not a DNS-1123 label of at most 20 characters",
+    ),
+    "a workload name too long for its identity and Jobs": (
+        with_entry("workloads", 0, name="a" * 21),
+        "is not a DNS-1123 label of at most 20 characters",
+    ),
+    "a namespace that is no DNS label": (
+        with_entry("workloads", 0, namespace="Shop"),
+        "config 'workloads[0].namespace': 'Shop' is not a DNS-1123 label",
+    ),
+    "a system namespace": (
+        with_entry("workloads", 0, namespace="kube-system"),
+        "config 'workloads[0].namespace': 'kube-system' is a system namespace",
+    ),
+    "a workload without its ServiceAccount": (
+        without("workloads", 0, "serviceAccount"),
+        "config 'workloads[0].serviceAccount': is missing",
+    ),
+    "no secrets": (
+        with_entry("workloads", 0, secrets=[]),
+        "config 'workloads[0].secrets': must be a non-empty list of secret names",
+    ),
+    "an unknown delivery": (
+        with_entry("workloads", 0, delivery="env"),
+        "config 'workloads[0].delivery': 'env' is not one of sdk, csi, both, none",
+    ),
+    "an unknown field": (
+        with_entry("workloads", 0, serviceaccount="orders"),
+        "config 'workloads[0].serviceaccount': is not a field",
+    ),
+    "two secrets with one name": (
+        with_entry("secrets", 1, name="orders-db"),
+        "config 'secrets[1].name': 'orders-db' is listed twice",
+    ),
+    "a secret name Key Vault refuses": (
+        with_entry("secrets", 0, name="orders_db"),
+        "config 'secrets[0].name': 'orders_db' is not a Key Vault secret name",
+    ),
+    "a rotation no shorter than the expiry": (
+        with_entry("secrets", 1, rotationDays=90),
+        "config 'secrets[1].rotationDays': is 90, not less than the expiry (90 days)",
+    ),
+    "a value from a key the stack does not set": (
+        with_entry("secrets", 0, valueFrom="ordersDbPassword"),
+        "config 'secrets[0].valueFrom': names 'ordersDbPassword', which this stack does not set",
+    ),
+    "a single-workload key beside workloads": (
+        {**THREE_WORKLOADS, "namespace": "team-a"},
+        "config 'namespace': applies only without 'workloads', which this stack sets",
+    ),
+    "a single-secret key beside secrets": (
+        {**THREE_WORKLOADS, "secretName": "old-secret"},
+        "config 'secretName': applies only without 'secrets', which this stack sets",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bad_entry_is_refused_in_one_line_before_any_resource(case: str) -> None:
+    config, message = BAD[case]
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate(config)
+    error = str(raised.value.cause)
+    assert message in error
+    assert "\n" not in error
+    assert " Fix: " in error
+    assert raised.value.resources == []
+
+
+def test_a_value_from_a_secret_config_key_is_the_secrets_value(three: Evaluation) -> None:
+    config = with_entry("secrets", 0, valueFrom="ordersDbPassword")
+    ev = evaluate(config, secrets={"ordersDbPassword": "from-a-secret-key-1"})
+    secret = next(s for s in ev.of_type(t.SECRET) if s.inputs["secretName"] == "orders-db")
+    assert secret.inputs["properties"]["value"] == "from-a-secret-key-1"
+    wiring.check_job_inputs(ev, {"orders-db": "from-a-secret-key-1"} | generated_values(ev))
+
+
+def generated_values(ev: Evaluation) -> dict[str, str]:
+    return {
+        s.inputs["secretName"]: s.inputs["properties"]["value"]
+        for s in ev.of_type(t.SECRET)
+        if s.inputs["secretName"] != "orders-db"
+    }
+
+
+def test_a_single_workload_stack_keeps_its_identity_credential_grant_secret_and_namespace() -> None:
+    """The state an `up` of the single-workload program (177a8f2) left; an `up` of this one takes over every
+    Azure resource through aliases and replaces only what is named per workload in Kubernetes: the proof Jobs
+    (which run again), the NetworkPolicies and the class. The ServiceAccount gains its instance label."""
+    before = load(STATES / "dev-at-177a8f2.json")
+    after = evaluate(prior=before)
+    assert after.changes(before) == {
+        "demo-demo-secret-job": "create",
+        "demo-demo-secret-file-job": "create",
+        "demo-job": "delete",
+        "demo-file-job": "delete",
+        "demo-egress": "replace: metadata, spec",
+        "demo-file-isolation": "replace: metadata, spec",
+        "demo-secret-provider-class": "replace: metadata",
+        "demo-sa": "update: metadata",
+    }
+    kept = {r.aliased_from: r for r in after.resources if r.aliased_from}
+    for old in before.resources:
+        if old.type in (t.IDENTITY, t.FEDERATED_CREDENTIAL, t.ROLE_ASSIGNMENT, t.SECRET, t.MANAGED_NAMESPACE):
+            new = after.by_urn.get(old.urn) or kept[old.urn]
+            assert new.id == old.id, old.name
+            assert new.outputs == old.outputs, old.name
+    # And the next up changes nothing.
+    assert evaluate(prior=after).changes(after) == {}
