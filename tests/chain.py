@@ -22,53 +22,60 @@ from tests.fakes.azure import FAST_RETRY_ENV
 from tests.fakes.entra import AUTHORITY_HOST
 from tests.fakes.fixtures import fake_material
 from tests.stack import constants as t
-from tests.stack.harness import TENANT_ID, Evaluation
+from tests.stack.harness import TENANT_ID, Evaluation, Registered
 
 USE_LABEL = "azure.workload.identity/use"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 
 
 def deploy(ev: Evaluation, azure: FakeAzure) -> None:
-    """Declare in the fakes what `pulumi up` would create in Azure."""
-    identity = ev.one(t.IDENTITY).outputs
-    azure.entra.add_identity(identity["name"], client_id=identity["clientId"], principal_id=identity["principalId"])
+    """Declare in the fakes what `pulumi up` would create in Azure: every identity and its credentials, the
+    vault and every secret, every role assignment at its scope."""
+    identities = {i.outputs["name"]: i.outputs for i in ev.of_type(t.IDENTITY)}
+    for identity in identities.values():
+        azure.entra.add_identity(identity["name"], client_id=identity["clientId"], principal_id=identity["principalId"])
     for fic in ev.of_type(t.FEDERATED_CREDENTIAL):
-        assert fic.inputs["resourceName"] == identity["name"]
         azure.entra.add_federated_credential(
-            identity["clientId"],
+            identities[fic.inputs["resourceName"]]["clientId"],
             issuer=fic.inputs["issuer"],
             subject=fic.inputs["subject"],
             audiences=tuple(fic.inputs["audiences"]),
             name=fic.inputs["federatedIdentityCredentialResourceName"],
         )
-    vault_resource, secret_resource = ev.one(t.VAULT), ev.one(t.SECRET)
+    vault_resource = ev.one(t.VAULT)
     vault = azure.keyvault.add_vault(
         vault_resource.outputs["name"], rbac=vault_resource.inputs["properties"]["enableRbacAuthorization"]
     )
-    vault.set_secret(secret_resource.inputs["secretName"], secret_resource.inputs["properties"]["value"])
+    secrets = {s.id: s.inputs["secretName"] for s in ev.of_type(t.SECRET)}
+    for secret in ev.of_type(t.SECRET):
+        vault.set_secret(secret.inputs["secretName"], secret.inputs["properties"]["value"])
     for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
         role, scope = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1], assignment.inputs["scope"]
-        if scope == secret_resource.id:
-            vault.assign_role(assignment.inputs["principalId"], role, secret_name=secret_resource.inputs["secretName"])
+        if scope in secrets:
+            vault.assign_role(assignment.inputs["principalId"], role, secret_name=secrets[scope])
         elif vault_resource.id == scope or vault_resource.id.startswith(scope + "/"):
-            # Azure RBAC inherits: a grant on the vault, its group or subscription covers the secret.
+            # Azure RBAC inherits: a grant on the vault, its group or subscription covers every secret.
             vault.assign_role(assignment.inputs["principalId"], role)
+
+
+def is_file_job(job: Registered) -> bool:
+    return any("csi" in v for v in job.inputs["spec"]["template"]["spec"]["volumes"])
 
 
 _JOB_RUNS: dict[tuple[int, str], tuple[Evaluation, RunResult]] = {}
 
 
 def job_run(ev: Evaluation, job: str) -> RunResult:
-    """Deploy `ev` onto fresh fakes with its cluster's issuer and run its Job `job` (t.SDK_JOB or t.FILE_JOB).
+    """Deploy `ev` onto fresh fakes with its cluster's issuer and run its Job named `job` (a resource name).
     Once per evaluation and Job in a process: an evaluation is read-only and the fakes start empty, so the
     end-to-end tests and the rehearsal share the run."""
     key = (id(ev), job)
     if key not in _JOB_RUNS:  # the entry keeps `ev` alive, so its id is not reused
-        _JOB_RUNS[key] = (ev, _run_on_fresh_fakes(ev, job))
+        _JOB_RUNS[key] = (ev, _run_on_fresh_fakes(ev, ev.one(t.JOB, job)))
     return _JOB_RUNS[key][1]
 
 
-def _run_on_fresh_fakes(ev: Evaluation, job: str) -> RunResult:
+def _run_on_fresh_fakes(ev: Evaluation, job: Registered) -> RunResult:
     ca, cluster_key, entra_key = fake_material()
     issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
     with (
@@ -78,16 +85,17 @@ def _run_on_fresh_fakes(ev: Evaluation, job: str) -> RunResult:
         ) as azure,
     ):
         deploy(ev, azure)
-        result = (run_file_job if job == t.FILE_JOB else run_job)(ev, azure)
+        result = (run_file_job if is_file_job(job) else run_job)(ev, azure, job)
         assert not azure.server_errors(), "a fake server crashed:\n" + "\n".join(azure.server_errors())
         assert not azure.entra.unexpected_requests, azure.entra.unexpected_requests
         assert not azure.keyvault.unexpected_requests, azure.keyvault.unexpected_requests
     return result
 
 
-def run_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
-    """Run the app with the Job's environment, as the workload identity webhook would mutate its pod."""
-    job = ev.one(t.JOB, t.SDK_JOB).inputs
+def run_job(ev: Evaluation, azure: FakeAzure, job_resource: Registered | None = None) -> RunResult:
+    """Run the app with the Job's environment (the demo's SDK Job unless given), as the workload identity webhook
+    would mutate its pod."""
+    job = (job_resource or ev.one(t.JOB, t.SDK_JOB)).inputs
     namespace, pod = job["metadata"]["namespace"], job["spec"]["template"]
     service_account_name = pod["spec"]["serviceAccountName"]
     (container,) = pod["spec"]["containers"]
@@ -118,10 +126,10 @@ MOUNT_FAILED_PREFIX = "csi mount failed: "  # tests/fakes/csi/driver.py
 CSI_DRIVER_SCRIPT = Path(__file__).parent / "fakes" / "csi" / "driver.py"
 
 
-def run_file_job(ev: Evaluation, azure: FakeAzure) -> RunResult:
-    """Mount the file Job's CSI volume as the driver would, then run the app in file mode on it. A failed
-    mount is returned as the driver's result: the pod would never start."""
-    job = ev.one(t.JOB, t.FILE_JOB).inputs
+def run_file_job(ev: Evaluation, azure: FakeAzure, job_resource: Registered | None = None) -> RunResult:
+    """Mount a file Job's CSI volume (the demo's unless given) as the driver would, then run the app in file mode
+    on it. A failed mount is returned as the driver's result: the pod would never start."""
+    job = (job_resource or ev.one(t.JOB, t.FILE_JOB)).inputs
     namespace, pod = job["metadata"]["namespace"], job["spec"]["template"]
     (volume,) = [v for v in pod["spec"]["volumes"] if v.get("csi", {}).get("driver") == CSI_DRIVER]
     assert volume["csi"]["readOnly"] is True, "the driver refuses a writable mount"

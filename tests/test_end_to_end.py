@@ -24,6 +24,7 @@ from tests.stack import constants as t
 from tests.stack.cuts import CUTS, class_parameters, tamper
 from tests.stack.harness import TENANT_ID, Cut, Evaluation, evaluate
 from tests.stack.refresh import refreshed
+from tests.stack.stacks import THREE_WORKLOADS
 
 __all__ = ["fake_azure_factory", "fake_ca", "fake_signing_keys"]
 
@@ -155,3 +156,21 @@ def test_the_fake_driver_refuses_what_the_real_one_cannot_mount(
     result = deployed_file_job(evaluate({"secretDelivery": "csi"}, cut=cut))
     assert result.returncode == 1
     assert symptom in result.stderr
+
+
+@pytest.fixture(scope="module")
+def three() -> Evaluation:
+    return evaluate(THREE_WORKLOADS)
+
+
+def test_each_job_of_three_workloads_reads_its_secret_as_its_own_identity(three: Evaluation) -> None:
+    jobs = three.of_type(t.JOB)
+    assert len(jobs) == 6  # orders: 2 secrets, sdk; payments: 2, csi; reports: 1, both ways
+    for job in jobs:
+        result = job_run(three, job.name)
+        assert result.returncode == 0, (job.name, result.stderr)
+        (line,) = result.stdout_lines
+        secret = next(
+            e["value"] for e in job.inputs["spec"]["template"]["spec"]["containers"][0]["env"] if "SECRET" in e["name"]
+        )
+        assert secret.rsplit("/", 1)[-1] in line, (job.name, line)
