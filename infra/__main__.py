@@ -20,7 +20,8 @@ from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
 from workload_id.registry import ContainerRegistry
 from workload_id.secret_store import SecretStore
-from workload_id.workload import PART_OF, JobSettings, SecretRead, Workload
+from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload
+from workload_id.workloads_config import denied_secret, isolation_summary
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -121,6 +122,7 @@ for index, spec in enumerate(config.workloads):
         if spec.reads_with_csi
         else None
     )
+    denied = denied_secret(spec, config.secrets)
     workloads[spec.name] = Workload(
         spec.name,
         namespace=spec.namespace,
@@ -142,6 +144,14 @@ for index, spec in enumerate(config.workloads):
         provider=namespace.provider,
         sdk=spec.reads_with_sdk,
         csi=secret_provider_class,
+        # Where the vault holds a secret this workload was not granted, prove at up that it is refused it.
+        denied=DeniedRead(
+            name=store.secrets[denied].name,
+            owners=tuple(w.name for w in config.workloads if denied in w.secrets),
+            exists=store.secrets[denied].secret,
+        )
+        if denied is not None
+        else None,
         takes_over=takes_over,
     )
 
@@ -163,6 +173,7 @@ pulumi.export(
             "serviceAccount": spec.service_account,
             "secrets": list(spec.secrets),
             "jobNames": workloads[spec.name].job_names,
+            "isolation": isolation_summary(spec, config.secrets),
         }
         for spec in config.workloads
     },

@@ -21,7 +21,7 @@ from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE, deploy, job_run
 from tests.fakes import FakeAzure, RunResult
 from tests.fakes.fixtures import fake_azure_factory, fake_ca, fake_signing_keys
 from tests.stack import constants as t
-from tests.stack.cuts import CUTS, class_parameters, tamper
+from tests.stack.cuts import CUTS, LEAKED_GRANT, class_parameters, tamper
 from tests.stack.harness import TENANT_ID, Cut, Evaluation, evaluate
 from tests.stack.refresh import refreshed
 from tests.stack.stacks import THREE_WORKLOADS
@@ -164,13 +164,32 @@ def three() -> Evaluation:
 
 
 def test_each_job_of_three_workloads_reads_its_secret_as_its_own_identity(three: Evaluation) -> None:
-    jobs = three.of_type(t.JOB)
+    jobs = [job for job in three.of_type(t.JOB) if not job.name.endswith("-isolation-job")]
     assert len(jobs) == 6  # orders: 2 secrets, sdk; payments: 2, csi; reports: 1, both ways
     for job in jobs:
         result = job_run(three, job.name)
         assert result.returncode == 0, (job.name, result.stderr)
         (line,) = result.stdout_lines
-        secret = next(
-            e["value"] for e in job.inputs["spec"]["template"]["spec"]["containers"][0]["env"] if "SECRET" in e["name"]
-        )
+        env = job.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+        secret = next(e["value"] for e in env if e["name"] in ("SECRET_NAME", "SECRET_FILE"))
         assert secret.rsplit("/", 1)[-1] in line, (job.name, line)
+
+
+@pytest.mark.parametrize("workload", ["orders", "payments", "reports"])
+def test_each_workload_is_refused_a_secret_it_was_not_granted(three: Evaluation, workload: str) -> None:
+    result = job_run(three, f"{workload}-isolation-job")
+    assert result.returncode == 0, result.stderr
+    own, denied = result.stdout_lines
+    assert own.startswith("OK secret=")
+    assert denied.startswith("OK denied secret=")
+    assert denied.endswith("(403 ForbiddenByRbac)")
+
+
+def test_a_leaked_grant_fails_the_isolation_check_naming_both_workloads_and_the_secret() -> None:
+    leaked = evaluate(THREE_WORKLOADS, cut=LEAKED_GRANT)
+    result = job_run(leaked, "orders-isolation-job")
+    assert result.returncode == 11, result.stderr
+    assert "FAILED (exit 11, isolation broken): workload orders" in result.stderr
+    assert "read secret payments-key in https://" in result.stderr
+    assert "which only payments may read" in result.stderr
+    assert job_run(leaked, "payments-isolation-job").returncode == 0, "payments' own check is unaffected"

@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from .failures import EXIT_CONFIG, EXIT_FINGERPRINT, EXIT_NOT_WIRED, EXIT_OK, EXIT_UNEXPECTED
+from .isolation import check_denied
 from .mounted import check_mounted_secret, parse_file_settings
 from .redact import summary
 from .retry import Failed
 from .settings import ConfigError, Settings, parse_settings, setting
 from .vault import read_secret
-from .webhook import NotWiredError, load_workload_identity
+from .webhook import NotWiredError, WorkloadIdentity, load_workload_identity
 
 PROG = "read_secret"
 
@@ -61,11 +62,18 @@ def main(
     sdk_logger = logging.getLogger("azure")
     sdk_logger.addHandler(logging.NullHandler())
     sdk_logger.propagate = False
+
+    def report(line: str, ok: bool) -> None:
+        say(out if ok else err, line)
+
+    def read(settings: Settings, identity: WorkloadIdentity) -> tuple[str, str]:
+        return read_secret(settings, identity, sleep=sleep, clock=clock, rand=rand, log=lambda line: say(err, line))
+
     try:
-        value, version = read_secret(
-            settings, identity, sleep=sleep, clock=clock, rand=rand, log=lambda line: say(err, line)
-        )
-        return _report(settings, identity.client_id, value, version, say=lambda line, ok: say(out if ok else err, line))
+        code = _report(settings, identity.client_id, *read(settings, identity), say=report)
+        if code != EXIT_OK or settings.isolation is None:
+            return code
+        return check_denied(settings, settings.isolation, identity, read=read, say=report)
     except Failed as exc:
         for line in exc.lines:
             say(err, line)

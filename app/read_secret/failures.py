@@ -21,6 +21,7 @@ EXIT_UNREACHABLE = 7
 EXIT_FINGERPRINT = 8
 EXIT_AUTH = 9
 EXIT_BUSY = 10
+EXIT_LEAK = 11
 
 # Values the Pulumi program sets too (tests/app/test_contract.py checks that they agree).
 SECRETS_USER_ROLE = "Key Vault Secrets User"

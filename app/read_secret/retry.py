@@ -26,10 +26,11 @@ IDENTITY_FAILURES = (EXIT_FEDERATION, EXIT_AUTH, EXIT_NOT_WIRED)
 
 
 class Failed(Exception):
-    def __init__(self, code: int, lines: list[str]) -> None:
+    def __init__(self, code: int, lines: list[str], failure: Failure | None = None) -> None:
         super().__init__(lines[0])
         self.code = code
         self.lines = lines
+        self.failure = failure  # the class it was diagnosed as
 
 
 def fail(failure: Failure, detail: str, context: Mapping[str, Any], *, prefix: str = "") -> NoReturn:
@@ -39,7 +40,7 @@ def fail(failure: Failure, detail: str, context: Mapping[str, Any], *, prefix: s
     ]
     if detail:
         lines.append(f"  detail: {detail}")
-    raise Failed(failure.code, lines)
+    raise Failed(failure.code, lines, failure)
 
 
 def attempt_timeouts(remaining: float) -> dict[str, Any]:

@@ -35,6 +35,16 @@ class Settings:
     budget: float
     initial_delay: float
     max_delay: float
+    isolation: Isolation | None = None
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The isolation check: after its own secret, the workload's identity must be refused `denied_secret`."""
+
+    denied_secret: str
+    workload: str  # named in the report
+    owners: str  # the workloads granted the denied secret, named in the report
 
 
 def setting(env: Mapping[str, str], name: str) -> str:
@@ -104,6 +114,19 @@ def parse_expected_fingerprint(env: Mapping[str, str]) -> str | None:
     return expected.lower() if expected else None
 
 
+def parse_isolation(env: Mapping[str, str]) -> Isolation | None:
+    """DENIED_SECRET_NAME set: the isolation check, with WORKLOAD_NAME and DENIED_SECRET_OWNERS for its report."""
+    denied = setting(env, "DENIED_SECRET_NAME")
+    if not denied:
+        return None
+    if not _SECRET_NAME.fullmatch(denied):
+        raise ConfigError(f"DENIED_SECRET_NAME {shown(denied)} is invalid (1-127 letters, digits and hyphens)")
+    workload = setting(env, "WORKLOAD_NAME")
+    if not workload:
+        raise ConfigError("WORKLOAD_NAME is not set (the isolation check names the workload it checks)")
+    return Isolation(denied, workload, setting(env, "DENIED_SECRET_OWNERS") or "no workload")
+
+
 def parse_settings(env: Mapping[str, str]) -> Settings:
     """Validate the app's own settings; raise ConfigError naming the first bad variable."""
     vault_url = parse_vault_url(setting(env, "VAULT_URL"))
@@ -113,6 +136,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
     if not _SECRET_NAME.fullmatch(secret_name):
         raise ConfigError(f"SECRET_NAME {shown(secret_name)} is invalid (1-127 letters, digits and hyphens)")
     return Settings(
+        isolation=parse_isolation(env),
         vault_url=vault_url,
         secret_name=secret_name,
         expected_fingerprint=parse_expected_fingerprint(env),

@@ -41,6 +41,16 @@ class SecretRead:
 
 
 @dataclass(frozen=True)
+class DeniedRead:
+    """The isolation check: a secret of the vault this workload was not granted, which its identity must be
+    refused (after it read its own), and the workloads that may read it, for the report."""
+
+    name: pulumi.Input[str]
+    owners: tuple[str, ...]
+    exists: pulumi.Resource  # the secret: the check reads an existing one
+
+
+@dataclass(frozen=True)
 class JobSettings:
     """What every Job of the stack shares: the image, the vault and how long the app retries."""
 
@@ -68,10 +78,12 @@ class Workload(pulumi.ComponentResource):
         provider: k8s.Provider,
         sdk: bool = True,
         csi: SecretProviderClass | None = None,
+        denied: DeniedRead | None = None,
         takes_over: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """reads: the secrets it reads, by name. takes_over: alias this component to the `demo` of a stack
+        """reads: the secrets it reads, by name. denied: the isolation check, when the vault holds a secret this
+        workload was not granted. takes_over: alias this component to the `demo` of a stack
         that had one workload (the same name under the component type it had then)."""
         aliases = [pulumi.Alias(type_=LEGACY_TYPE)] if takes_over else None
         super().__init__(
@@ -124,12 +136,19 @@ class Workload(pulumi.ComponentResource):
         self.network_policy: k8s.networking.v1.NetworkPolicy | None = None
         self.jobs: dict[str, k8s.batch.v1.Job] = {}
         self.file_jobs: dict[str, k8s.batch.v1.Job] = {}
-        if sdk:
+        if sdk or denied is not None:
+            # The SDK Jobs' and the isolation Job's way out: DNS and HTTPS.
             self.network_policy = _sdk_egress(f"{name}-egress", name, namespace, self._sdk_labels, in_cluster)
+        sdk_after = [*chain, *([self.network_policy] if self.network_policy else [])]
+        if sdk:
             for secret, read in reads.items():
-                self.jobs[secret] = self._sdk_job(
-                    secret, read, namespace, service_account_name, in_cluster, [*chain, self.network_policy]
-                )
+                self.jobs[secret] = self._sdk_job(secret, read, namespace, service_account_name, in_cluster, sdk_after)
+        self.isolation_job: k8s.batch.v1.Job | None = None
+        if denied is not None:
+            control = next(iter(reads.values()))
+            self.isolation_job = self._isolation_job(
+                control, denied, namespace, service_account_name, in_cluster, [*sdk_after, denied.exists]
+            )
         self.file_network_policy: k8s.networking.v1.NetworkPolicy | None = None
         if csi is not None:
             # The kubelet's driver reads the vault, not the pod: it needs no network at all.
@@ -141,7 +160,11 @@ class Workload(pulumi.ComponentResource):
                 self.file_jobs[secret] = self._file_job(
                     secret, read, namespace, service_account_name, in_cluster, after, csi
                 )
-        all_jobs = [*self.jobs.values(), *self.file_jobs.values()]
+        all_jobs = [
+            *self.jobs.values(),
+            *self.file_jobs.values(),
+            *([self.isolation_job] if self.isolation_job else []),
+        ]
         self.job_names = pulumi.Output.all(*[job.metadata.apply(lambda m: m.name or "") for job in all_jobs])
         self.register_outputs(
             {
@@ -173,6 +196,33 @@ class Workload(pulumi.ComponentResource):
         )
         name = f"{self._name}-{secret}-job"
         return self._job(name, job_name(self._name, secret), namespace, service_account, pod, opts, after)
+
+    def _isolation_job(
+        self,
+        control: SecretRead,
+        denied: DeniedRead,
+        namespace: str,
+        service_account: str,
+        opts: pulumi.ResourceOptions,
+        after: list[pulumi.Resource],
+    ) -> k8s.batch.v1.Job:
+        """Reads one of its own secrets first (its grants have then propagated, and any that leaked with them),
+        then must be refused `denied` with 403 ForbiddenByRbac: a read that succeeds fails the up (exit 11)."""
+        pod = PodSpec(
+            labels=self._sdk_labels,
+            pod_labels={WORKLOAD_IDENTITY_USE_LABEL: "true"},
+            env={
+                "VAULT_URL": self._jobs.vault_uri,
+                "SECRET_NAME": control.name,
+                "EXPECTED_SECRET_FINGERPRINT": control.fingerprint,
+                "DENIED_SECRET_NAME": denied.name,
+                "WORKLOAD_NAME": self._name,
+                "DENIED_SECRET_OWNERS": ", ".join(denied.owners) or "no workload",
+                "RETRY_BUDGET_SECONDS": str(self._jobs.retry_budget_seconds),
+            },
+        )
+        name = f"{self._name}-isolation-job"
+        return self._job(name, f"{self._name}-isolation", namespace, service_account, pod, opts, after)
 
     def _file_job(
         self,

@@ -229,3 +229,21 @@ def refuse_single_keys(list_key: str, values: Mapping[str, Any], defaults: Mappi
                 f"applies only without '{list_key}', which this stack sets",
                 f"move it into the entries of '{list_key}' and run: pulumi config rm {key}",
             )
+
+
+def denied_secret(workload: WorkloadSpec, secrets: tuple[SecretSpec, ...]) -> str | None:
+    """The secret the workload's isolation check must be refused: the vault's first it was not granted. None
+    when it holds every secret, or runs no Jobs (delivery none)."""
+    if workload.delivery == "none":
+        return None
+    return next((s.name for s in secrets if s.name not in workload.secrets), None)
+
+
+def isolation_summary(workload: WorkloadSpec, secrets: tuple[SecretSpec, ...]) -> str:
+    """What the workload's isolation check proves, for the outputs."""
+    denied = denied_secret(workload, secrets)
+    if denied is not None:
+        return f"refused {denied} (403 ForbiddenByRbac), checked at up"
+    if workload.delivery == "none":
+        return "not checked: delivery none runs no Jobs"
+    return "not checked: it holds every secret of the vault"

@@ -76,6 +76,8 @@ class FakeVault:
     role_assignments: list[RoleAssignment] = field(default_factory=list)
     access_policies: dict[str, set[str]] = field(default_factory=dict)
     scripted: deque[tuple[int, str, float | None] | Response] = field(default_factory=deque)
+    # Scripted answers for reads of one secret only, before `scripted`.
+    scripted_for: dict[str, deque[tuple[int, str, float | None]]] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -102,12 +104,20 @@ class FakeVault:
         self.role_assignments.append(RoleAssignment(principal_id, _ROLE_NAMES.get(role, role), secret_name))
 
     def fail_next_reads(
-        self, count: int, *, status: int = 403, inner: str = "ForbiddenByRbac", retry_after: float | None = None
+        self,
+        count: int,
+        *,
+        status: int = 403,
+        inner: str = "ForbiddenByRbac",
+        retry_after: float | None = None,
+        secret: str | None = None,
     ) -> None:
-        """Answer the next ``count`` authenticated reads with this error (e.g. a just-made role assignment: 403
-        ``ForbiddenByRbac``; throttling: 429 ``Throttled``; an outage: 503 ``ServiceUnavailable``), optionally with a
-        Retry-After header. For a 403, ``inner`` is the inner error code ("" for none)."""
-        self.scripted.extend([(status, inner, retry_after)] * count)
+        """Answer the next ``count`` authenticated reads (of ``secret`` only, when given) with this error (e.g. a
+        just-made role assignment: 403 ``ForbiddenByRbac``; throttling: 429 ``Throttled``; an outage: 503
+        ``ServiceUnavailable``), optionally with a Retry-After header. For a 403, ``inner`` is the inner error code
+        ("" for none)."""
+        queue = self.scripted if secret is None else self.scripted_for.setdefault(secret, deque())
+        queue.extend([(status, inner, retry_after)] * count)
 
     def respond_to_next_reads(self, *responses: Response) -> None:
         """Answer the next authenticated reads with these responses, in order (e.g. tests/fakes/real_responses.py)."""
@@ -190,7 +200,8 @@ class FakeKeyVault:
         principal, appid = str(claims.get("oid")), str(claims.get("appid"))
         caller = f"appid={appid};oid={principal};iss={claims.get('iss')}"
         with self._lock:
-            scripted = vault.scripted.popleft() if vault.scripted else None
+            own = vault.scripted_for.get(secret_name)
+            scripted = own.popleft() if own else vault.scripted.popleft() if vault.scripted else None
         if isinstance(scripted, Response):
             return scripted
         if scripted is not None:

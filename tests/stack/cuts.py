@@ -305,3 +305,22 @@ _CUTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], Callable[[Evaluatio
 
 # One object per cut: the memo keys an evaluation on the cut's name (tests/stack/memo.py).
 CUTS: dict[str, WireCut] = {name: WireCut(name, apply, check) for name, apply, check in _CUTS}
+
+
+def leak_payments_key_to_orders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside orders' grant on shared-token, a second one on payments-key: a copy-paste slip in a role module."""
+    original = authorization.RoleAssignment
+
+    def constructor(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "orders-identity-shared-token-secrets-user":
+            leaked = pulumi.Output.from_input(kwargs["scope"]).apply(
+                lambda s: s.replace("shared-token", "payments-key")
+            )
+            original(f"{name}-leak", *args, **{**kwargs, "scope": leaked})
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(authorization, "RoleAssignment", constructor)
+
+
+# For tests/stack/stacks.py THREE_WORKLOADS: orders may also read payments-key, which only payments is granted.
+LEAKED_GRANT = Cut("orders granted payments-key too", leak_payments_key_to_orders)

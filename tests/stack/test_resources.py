@@ -389,6 +389,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
             "serviceAccount": "keyvault-reader",
             "secrets": ["demo-secret"],
             "jobNames": ["demo-read-demo-secret", "demo-read-file-demo-secret"],
+            "isolation": "not checked: it holds every secret of the vault",
         }
     }
     # One command for both Jobs: their pods carry the part-of label, and each line names its pod.

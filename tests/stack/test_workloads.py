@@ -11,6 +11,7 @@ import pytest
 
 from tests.stack import constants as t
 from tests.stack import wiring
+from tests.stack.cuts import LEAKED_GRANT
 from tests.stack.harness import Evaluation, EvaluationFailed, evaluate
 from tests.stack.stacks import THREE_WORKLOADS
 from tests.stack.state_file import STATES, load
@@ -69,7 +70,8 @@ def test_each_delivery_mode_gets_its_jobs_and_only_csi_workloads_a_class(three: 
     for w in wiring.workloads(three):
         spec = SPECS[w.name]
         sdk, csi = spec["delivery"] in ("sdk", "both"), spec["delivery"] in ("csi", "both")
-        assert sorted(wiring._read_secret(j) for j in w.sdk_jobs) == (sorted(spec["secrets"]) if sdk else [])
+        reads = [j for j in w.sdk_jobs if not j.name.endswith("-isolation-job")]
+        assert sorted(wiring._read_secret(j) for j in reads) == (sorted(spec["secrets"]) if sdk else [])
         assert sorted(wiring._read_secret(j) for j in w.file_jobs) == (sorted(spec["secrets"]) if csi else [])
         assert (w.secret_provider_class is not None) == csi
     names = [(j.inputs["metadata"]["namespace"], j.inputs["metadata"]["name"]) for j in three.of_type(t.JOB)]
@@ -214,7 +216,10 @@ def test_a_single_workload_stack_keeps_its_identity_credential_grant_secret_and_
     (which run again), the NetworkPolicies and the class. The ServiceAccount gains its instance label."""
     before = load(STATES / "dev-at-177a8f2.json")
     after = evaluate(prior=before)
-    assert after.changes(before) == {
+    changes = after.changes(before)
+    # The image is rebuilt whenever app/ changed since that state (its tag is the content's hash).
+    assert changes.pop("app-image-acr-build", "replace: environment, triggers") == "replace: environment, triggers"
+    assert changes == {
         "demo-demo-secret-job": "create",
         "demo-demo-secret-file-job": "create",
         "demo-job": "delete",
@@ -232,3 +237,31 @@ def test_a_single_workload_stack_keeps_its_identity_credential_grant_secret_and_
             assert new.outputs == old.outputs, old.name
     # And the next up changes nothing.
     assert evaluate(prior=after).changes(after) == {}
+
+
+def test_each_workload_is_proven_refused_a_secret_it_was_not_granted(three: Evaluation) -> None:
+    secrets = {s.inputs["secretName"]: s for s in three.of_type(t.SECRET)}
+    for w in wiring.workloads(three):
+        spec = SPECS[w.name]
+        (check,) = [j for j in w.jobs if j.name == f"{w.name}-isolation-job"]
+        env = wiring._env(check)
+        denied = next(s for s in SECRETS if s not in spec["secrets"])
+        assert env["DENIED_SECRET_NAME"] == denied
+        assert env["WORKLOAD_NAME"] == w.name
+        assert env["DENIED_SECRET_OWNERS"] == ", ".join(n for n, s in SPECS.items() if denied in s["secrets"])
+        assert env["SECRET_NAME"] in spec["secrets"], "it reads its own secret first"
+        assert secrets[denied].urn in check.dependencies, "it checks a secret that exists"
+        assert check.inputs["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+        assert (
+            three.exports["workloads"][w.name]["isolation"] == f"refused {denied} (403 ForbiddenByRbac), checked at up"
+        )
+
+
+def test_a_workload_that_holds_every_secret_says_so_and_runs_no_check(dev: Evaluation) -> None:
+    assert dev.exports["workloads"]["demo"]["isolation"] == "not checked: it holds every secret of the vault"
+    assert not [j for j in dev.of_type(t.JOB) if j.name.endswith("-isolation-job")]
+
+
+def test_a_leaked_grant_is_caught_by_the_wiring_check() -> None:
+    with pytest.raises(AssertionError, match=r"least privilege: orders may read \['payments-key'\]"):
+        wiring.check_roles(evaluate(THREE_WORKLOADS, cut=LEAKED_GRANT))
