@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.managedidentity as managedidentity
 import pytest
 from pulumi_policy import (
     EnforcementLevel,
@@ -34,6 +35,7 @@ from tests.conftest import Deployed
 from tests.stack import constants as t
 from tests.stack.cuts import CUTS, tamper
 from tests.stack.harness import Cut, Evaluation, Registered, evaluate
+from tests.stack.stacks import THREE_WORKLOADS
 from wiring_rules import USE_LABEL
 from workload_id import roles, workload
 
@@ -121,6 +123,28 @@ def test_the_stack_passes_every_policy(deployed: Deployed, stack: str) -> None:
     assert stack_violations(ev) == {}
     said = {r.name: resource_violations(r) for r in ev.custom_resources()}
     assert {name: messages for name, messages in said.items() if messages} == {}
+
+
+def test_three_workloads_pass_every_policy_and_a_cut_in_one_fails_it() -> None:
+    """The pack judges every workload, not only the demo: payments' credential for another ServiceAccount fails."""
+    three = evaluate(THREE_WORKLOADS)
+    assert stack_violations(three) == {}
+    assert [m for r in three.custom_resources() for m in resource_violations(r)] == []
+    violations = stack_violations(evaluate(THREE_WORKLOADS, cut=PAYMENTS_SUBJECT_IN_DEFAULT))
+    assert {"workload-identity-subject-audience", "workload-identity-service-account"} <= set(violations)
+    # Only payments' resources are named: orders, in the same namespace, and reports are untouched.
+    assert all(message.startswith("payments-") for found in violations.values() for message in found), violations
+
+
+def payments_subject_in_default(name: str, kw: dict) -> None:
+    if name == "payments-federation":
+        kw["subject"] = "system:serviceaccount:default:payments"
+
+
+PAYMENTS_SUBJECT_IN_DEFAULT = Cut(
+    "payments' credential for default/payments",
+    lambda mp: tamper(mp, managedidentity, "FederatedIdentityCredential", payments_subject_in_default),
+)
 
 
 def test_a_first_preview_with_its_unknowns_raises_no_false_violation() -> None:
