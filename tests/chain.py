@@ -12,6 +12,7 @@ pod's volume -> the app in file mode.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tempfile
 from pathlib import Path
 
@@ -43,8 +44,14 @@ def deploy(ev: Evaluation, azure: FakeAzure) -> None:
             name=fic.inputs["federatedIdentityCredentialResourceName"],
         )
     vault_resource = ev.one(t.VAULT)
+    properties = vault_resource.inputs["properties"]
     vault = azure.keyvault.add_vault(
-        vault_resource.outputs["name"], rbac=vault_resource.inputs["properties"]["enableRbacAuthorization"]
+        vault_resource.outputs["name"],
+        rbac=properties["enableRbacAuthorization"],
+        # Key Vault answers 403 ForbiddenByConnection, and with the default action Deny, ForbiddenByFirewall to a
+        # pod whose egress address no rule lets in.
+        public_network_access=properties.get("publicNetworkAccess", "Enabled") == "Enabled",
+        firewall_allows=firewall_allows(properties.get("networkAcls") or {}, pod_egress_addresses(ev)),
     )
     secrets = {s.id: s.inputs["secretName"] for s in ev.of_type(t.SECRET)}
     for secret in ev.of_type(t.SECRET):
@@ -56,6 +63,20 @@ def deploy(ev: Evaluation, azure: FakeAzure) -> None:
         elif vault_resource.id == scope or vault_resource.id.startswith(scope + "/"):
             # Azure RBAC inherits: a grant on the vault, its group or subscription covers every secret.
             vault.assign_role(assignment.inputs["principalId"], role)
+
+
+def pod_egress_addresses(ev: Evaluation) -> list[str]:
+    """The public addresses the cluster's pods leave through: its load balancer's outbound IPs, as Azure holds them."""
+    profile = ev.one(t.CLUSTER).outputs["networkProfile"]["loadBalancerProfile"]
+    ids = {ref["id"].lower() for ref in profile["effectiveOutboundIPs"]}
+    return [o["ipAddress"] for rid, o in ev.world.objects.items() if rid.lower() in ids]
+
+
+def firewall_allows(acls: dict, addresses: list[str]) -> bool:
+    if acls.get("defaultAction", "Allow") == "Allow":
+        return True
+    rules = [ipaddress.ip_network(rule["value"]) for rule in acls.get("ipRules") or []]
+    return any(ipaddress.ip_address(a) in rule for a in addresses for rule in rules)
 
 
 def is_file_job(job: Registered) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pulumi_azure_native.keyvault as keyvault
 import pulumi_kubernetes as k8s
 import pytest
 
@@ -22,7 +23,7 @@ from tests.fakes import FakeAzure, RunResult
 from tests.fakes.fixtures import fake_azure_factory, fake_ca, fake_signing_keys
 from tests.stack import constants as t
 from tests.stack.cuts import CUTS, LEAKED_GRANT, class_parameters, tamper
-from tests.stack.harness import TENANT_ID, Cut, Evaluation, evaluate
+from tests.stack.harness import TENANT_ID, Cut, Evaluation, evaluate, evaluate_stack
 from tests.stack.refresh import refreshed
 from tests.stack.stacks import THREE_WORKLOADS
 
@@ -193,3 +194,42 @@ def test_a_leaked_grant_fails_the_isolation_check_naming_both_workloads_and_the_
     assert "read secret payments-key in https://" in result.stderr
     assert "which only payments may read" in result.stderr
     assert job_run(leaked, "payments-isolation-job").returncode == 0, "payments' own check is unaffected"
+
+
+def close_the_firewall_to_the_cluster(name: str, kw: dict) -> None:
+    properties = dict(kw["properties"])
+    properties["network_acls"] = {**properties["network_acls"], "ip_rules": []}
+    kw["properties"] = properties
+
+
+def disable_public_network_access(name: str, kw: dict) -> None:
+    kw["properties"] = {**kw["properties"], "public_network_access": "Disabled"}
+
+
+FIREWALL_WITHOUT_THE_CLUSTER = Cut(
+    "vault firewall without the cluster's egress",
+    lambda mp: tamper(mp, keyvault, "Vault", close_the_firewall_to_the_cluster),
+)
+NO_PUBLIC_NETWORK_ACCESS = Cut(
+    "vault public network access disabled", lambda mp: tamper(mp, keyvault, "Vault", disable_public_network_access)
+)
+
+
+def test_prods_closed_firewall_lets_the_clusters_pods_in(deployed: Callable[[Evaluation], RunResult]) -> None:
+    """prod's vault denies by default and allows only the cluster's egress address: the Job still reads."""
+    prod = evaluate_stack("prod")
+    assert prod.one(t.VAULT).inputs["properties"]["networkAcls"]["defaultAction"] == "Deny"
+    assert deployed(prod).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("cut", "symptom"),
+    [(FIREWALL_WITHOUT_THE_CLUSTER, "ForbiddenByFirewall"), (NO_PUBLIC_NETWORK_ACCESS, "ForbiddenByConnection")],
+    ids=["firewall", "public-network-access"],
+)
+def test_a_vault_the_pods_cannot_reach_fails_the_job(
+    deployed: Callable[[Evaluation], RunResult], cut: Cut, symptom: str
+) -> None:
+    result = deployed(evaluate_stack("prod", cut=cut))
+    assert result.returncode == 5, result.stderr
+    assert symptom in result.stderr

@@ -265,3 +265,19 @@ def test_a_workload_that_holds_every_secret_says_so_and_runs_no_check(dev: Evalu
 def test_a_leaked_grant_is_caught_by_the_wiring_check() -> None:
     with pytest.raises(AssertionError, match=r"least privilege: orders may read \['payments-key'\]"):
         wiring.check_roles(evaluate(THREE_WORKLOADS, cut=LEAKED_GRANT))
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_a_secrets_name_reaches_every_consumer(three: Evaluation, secret: str) -> None:
+    """The vault's secret, each reader's grant scope, each reader's Jobs, each reader's class: not only the first."""
+    (stored,) = [s for s in three.of_type(t.SECRET) if s.inputs["secretName"] == secret]
+    readers = [name for name, spec in SPECS.items() if secret in spec["secrets"]]
+    for w in wiring.workloads(three):
+        scopes = {g.inputs["scope"] for g in w.grants}
+        assert (stored.id in scopes) == (w.name in readers), w.name
+        jobs = [j for j in w.jobs if wiring._read_secret(j) == secret and not j.name.endswith("-isolation-job")]
+        modes = {"sdk": 1, "csi": 1, "both": 2}[SPECS[w.name]["delivery"]]
+        assert len(jobs) == (modes if w.name in readers else 0), w.name
+        if w.secret_provider_class is not None:
+            objects = w.secret_provider_class.inputs["spec"]["parameters"]["objects"]
+            assert (f"objectName: {secret}\n" in objects) == (w.name in readers), w.name
