@@ -131,7 +131,11 @@ for index, spec in enumerate(config.workloads):
         resource_group_name=group.name,
         oidc_issuer_url=cluster.oidc_issuer_url,
         reads={
-            secret: SecretRead(name=store.secrets[secret].name, fingerprint=store.secrets[secret].value_fingerprint)
+            secret: SecretRead(
+                name=store.secrets[secret].name,
+                fingerprint=store.secrets[secret].value_fingerprint,
+                salt=store.secrets[secret].fingerprint_salt,
+            )
             for secret in spec.secrets
         },
         jobs=jobs,

@@ -14,7 +14,7 @@ mounted (file mode: the check of a file the Secrets Store CSI driver mounted, SE
 """
 
 from .classify import retry_after_seconds
-from .cli import fingerprint, main
+from .cli import main
 from .failures import (
     EXIT_AUTH,
     EXIT_BUSY,
@@ -30,6 +30,7 @@ from .failures import (
     EXIT_UNREACHABLE,
     TOKEN_EXCHANGE_AUDIENCE,
 )
+from .fingerprint import fingerprint
 from .retry import attempt_timeouts, backoff_delay
 from .settings import (
     DEFAULT_RETRY_BUDGET_SECONDS,

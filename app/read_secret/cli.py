@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import random
@@ -12,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from .failures import EXIT_CONFIG, EXIT_FINGERPRINT, EXIT_NOT_WIRED, EXIT_OK, EXIT_UNEXPECTED
+from .fingerprint import fingerprint
 from .isolation import check_denied
 from .mounted import check_mounted_secret, parse_file_settings
 from .redact import summary
@@ -21,11 +21,6 @@ from .vault import read_secret
 from .webhook import NotWiredError, WorkloadIdentity, load_workload_identity
 
 PROG = "read_secret"
-
-
-def fingerprint(value: str) -> str:
-    """First 12 lowercase hex characters of the SHA-256 of the UTF-8 encoded value."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
 
 
 def main(
@@ -104,7 +99,7 @@ def _read_bytes(path: str) -> bytes:
 
 def _report(settings: Settings, client_id: str, value: str, version: str, *, say: Callable[[str, bool], None]) -> int:
     """The result line: OK with the value's fingerprint, or FAILED if it is not the one expected. Never the value."""
-    actual = fingerprint(value)
+    actual = fingerprint(value, settings.fingerprint_salt)
     if settings.expected_fingerprint and actual != settings.expected_fingerprint:
         say(
             f"FAILED (exit {EXIT_FINGERPRINT}, fingerprint mismatch): secret {settings.secret_name} version "

@@ -9,13 +9,13 @@ that the file is the secret expected. No Azure SDK and no network: the value is 
 from __future__ import annotations
 
 import errno
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .failures import EXIT_CONFIG, EXIT_FINGERPRINT, EXIT_FORBIDDEN, EXIT_NOT_FOUND, EXIT_OK
-from .settings import ConfigError, parse_expected_fingerprint, setting, shown
+from .fingerprint import fingerprint
+from .settings import ConfigError, parse_expected_fingerprint, parse_fingerprint_salt, setting, shown
 
 Say = Callable[[str, bool], None]
 
@@ -24,6 +24,7 @@ Say = Callable[[str, bool], None]
 class FileSettings:
     path: PurePosixPath
     expected_fingerprint: str | None
+    fingerprint_salt: str | None = None
 
 
 def parse_file_settings(env: Mapping[str, str]) -> FileSettings:
@@ -32,7 +33,9 @@ def parse_file_settings(env: Mapping[str, str]) -> FileSettings:
     path = PurePosixPath(raw)
     if not path.is_absolute() or ".." in path.parts or path.name in ("", "."):
         raise ConfigError(f"SECRET_FILE {shown(raw)} is not an absolute path to a file in the CSI volume")
-    return FileSettings(path=path, expected_fingerprint=parse_expected_fingerprint(env))
+    return FileSettings(
+        path=path, expected_fingerprint=parse_expected_fingerprint(env), fingerprint_salt=parse_fingerprint_salt(env)
+    )
 
 
 def check_mounted_secret(settings: FileSettings, read: Callable[[str], bytes], say: Say) -> int:
@@ -43,7 +46,7 @@ def check_mounted_secret(settings: FileSettings, read: Callable[[str], bytes], s
     except OSError as exc:
         return _unreadable(settings.path, exc, say)
     # The driver writes the secret's value as it is stored: its UTF-8 bytes, no trailing newline.
-    actual = hashlib.sha256(content).hexdigest()[:12]
+    actual = fingerprint(content, settings.fingerprint_salt)
     if settings.expected_fingerprint and actual != settings.expected_fingerprint:
         say(
             f"FAILED (exit {EXIT_FINGERPRINT}, fingerprint mismatch): mounted file {path} has fingerprint {actual}, "

@@ -21,6 +21,7 @@ VAULT_DNS_SUFFIXES = ("vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.
 _VAULT_NAME = re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{1,22}[A-Za-z0-9]")
 _SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
 _FINGERPRINT = re.compile(r"[0-9A-Fa-f]{12}")
+_SALT = re.compile(r"[0-9A-Za-z]{16,64}")
 
 
 class ConfigError(Exception):
@@ -36,6 +37,7 @@ class Settings:
     initial_delay: float
     max_delay: float
     isolation: Isolation | None = None
+    fingerprint_salt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,14 @@ def parse_isolation(env: Mapping[str, str]) -> Isolation | None:
     return Isolation(denied, workload, setting(env, "DENIED_SECRET_OWNERS") or "no workload")
 
 
+def parse_fingerprint_salt(env: Mapping[str, str]) -> str | None:
+    """FINGERPRINT_SALT: fingerprints are then salted scrypt (read_secret/fingerprint.py); None when unset."""
+    salt = setting(env, "FINGERPRINT_SALT") or None
+    if salt is not None and not _SALT.fullmatch(salt):
+        raise ConfigError(f"FINGERPRINT_SALT {shown(salt)} is invalid (16-64 letters and digits)")
+    return salt
+
+
 def parse_settings(env: Mapping[str, str]) -> Settings:
     """Validate the app's own settings; raise ConfigError naming the first bad variable."""
     vault_url = parse_vault_url(setting(env, "VAULT_URL"))
@@ -137,6 +147,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"SECRET_NAME {shown(secret_name)} is invalid (1-127 letters, digits and hyphens)")
     return Settings(
         isolation=parse_isolation(env),
+        fingerprint_salt=parse_fingerprint_salt(env),
         vault_url=vault_url,
         secret_name=secret_name,
         expected_fingerprint=parse_expected_fingerprint(env),

@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import pulumi
@@ -17,12 +18,20 @@ from .config import StackConfig
 from .placement import Placement
 from .workloads_config import SecretSpec
 
-FINGERPRINT_LENGTH = 12
+FINGERPRINT_LENGTH = 12  # hex characters
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SALT_LENGTH = 20
 
 
-def fingerprint(value: str) -> str:
-    """First hex characters of SHA-256: lets the demo app prove what it read without showing it."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
+@lru_cache(maxsize=1024)
+def fingerprint(value: str, salt: str) -> str:
+    """Salted scrypt (RFC 7914; N=2^14, r=8, p=1), 12 hex characters: what the app computes of what it read
+    (app/read_secret/fingerprint.py), so a Job proves its read without the value. Whoever reads the Job (its
+    expectation, with the salt beside it) or its log pays a scrypt computation per guess of a weak value."""
+    data, salt_bytes = value.encode("utf-8"), salt.encode("utf-8")
+    return hashlib.scrypt(
+        data, salt=salt_bytes, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=FINGERPRINT_LENGTH // 2
+    ).hex()
 
 
 class SecretStore(pulumi.ComponentResource):
@@ -136,7 +145,12 @@ class StoredSecret:
             else None
         )
         value = self._value(name)
-        self.value_fingerprint = pulumi.Output.secret(value.apply(fingerprint))
+        # Not secret: the salt travels in the Job beside the (secret) expected fingerprint.
+        salt = random.RandomString(f"{name}-salt", length=SALT_LENGTH, special=False, opts=opts("salt"))
+        self.fingerprint_salt = salt.result
+        self.value_fingerprint = pulumi.Output.secret(
+            pulumi.Output.all(value, salt.result).apply(lambda pair: fingerprint(pair[0], pair[1]))
+        )
         attributes: keyvault.SecretAttributesArgsDict = {"enabled": True}
         if spec.expiry_days is not None:
             days = spec.expiry_days

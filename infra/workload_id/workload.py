@@ -38,6 +38,7 @@ class SecretRead:
 
     name: pulumi.Input[str]
     fingerprint: pulumi.Input[str]
+    salt: pulumi.Input[str]  # the fingerprint's
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ class Workload(pulumi.ComponentResource):
                 "VAULT_URL": self._jobs.vault_uri,
                 "SECRET_NAME": read.name,
                 "EXPECTED_SECRET_FINGERPRINT": read.fingerprint,
+                "FINGERPRINT_SALT": read.salt,
                 "RETRY_BUDGET_SECONDS": str(self._jobs.retry_budget_seconds),
             },
         )
@@ -215,6 +217,7 @@ class Workload(pulumi.ComponentResource):
                 "VAULT_URL": self._jobs.vault_uri,
                 "SECRET_NAME": control.name,
                 "EXPECTED_SECRET_FINGERPRINT": control.fingerprint,
+                "FINGERPRINT_SALT": control.salt,
                 "DENIED_SECRET_NAME": denied.name,
                 "WORKLOAD_NAME": self._name,
                 "DENIED_SECRET_OWNERS": ", ".join(denied.owners) or "no workload",
@@ -242,6 +245,7 @@ class Workload(pulumi.ComponentResource):
             env={
                 "SECRET_FILE": pulumi.Output.concat(MOUNT_PATH, "/", read.name),
                 "EXPECTED_SECRET_FINGERPRINT": read.fingerprint,
+                "FINGERPRINT_SALT": read.salt,
             },
             volumes=[csi.volume()],
             mounts=[csi.mount()],

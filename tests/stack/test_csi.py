@@ -107,7 +107,7 @@ def test_the_file_job_mounts_the_class_read_only_and_is_as_hardened_as_the_sdk_j
     }
     (container,) = pod["containers"]
     assert {"name": "secrets-store", "mountPath": "/mnt/secrets-store", "readOnly": True} in container["volumeMounts"]
-    assert {e["name"] for e in container["env"]} == {"SECRET_FILE", "EXPECTED_SECRET_FINGERPRINT"}
+    assert {e["name"] for e in container["env"]} == {"SECRET_FILE", "EXPECTED_SECRET_FINGERPRINT", "FINGERPRINT_SALT"}
     # No webhook mutation: the kubelet gives the driver the pod's token; the app needs none.
     assert "azure.workload.identity/use" not in file["spec"]["template"]["metadata"]["labels"]
     sdk_pod = sdk["spec"]["template"]["spec"]

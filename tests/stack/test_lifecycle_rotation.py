@@ -8,7 +8,6 @@ provider), which every `up` does (Pulumi.yaml options.refresh: always).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import yaml
 
 from tests.conftest import Deployed
 from tests.stack import constants as t
+from tests.stack import wiring
 from tests.stack.harness import ROOT, Evaluation, Registered, evaluate_stack
 from tests.stack.refresh import refreshed
 
@@ -76,8 +76,8 @@ def test_the_first_up_after_the_period_rotates_the_value_renews_the_expiry_and_r
     (old_value, old_expiry), (new_value, new_expiry) = value_and_expiry(prod), value_and_expiry(rotated)
     assert new_value != old_value
     assert new_expiry == old_expiry + 61 * DAY
-    new_fingerprint = hashlib.sha256(new_value.encode()).hexdigest()[:12]
-    assert expected_fingerprint(rotated.one(t.JOB, t.SDK_JOB)) == new_fingerprint
+    job = rotated.one(t.JOB, t.SDK_JOB)
+    assert expected_fingerprint(job) == wiring.salted_fingerprint(job, new_value)
     # The next period starts now: an up the day after changes nothing again.
     settled = refreshed(rotated, later=timedelta(days=1))
     assert evaluate_stack("prod", prior=settled, preview=True).changes(settled) == {}
@@ -91,8 +91,9 @@ def test_with_csi_both_jobs_rerun_after_a_rotation() -> None:
     rotated = evaluate_stack("dev", {"secretRotationDays": 30}, prior=state)
     value = rotated.one(t.SECRET).inputs["properties"]["value"]
     assert value != deployed.one(t.SECRET).inputs["properties"]["value"]
-    fingerprint = hashlib.sha256(value.encode()).hexdigest()[:12]
-    assert {expected_fingerprint(job) for job in rotated.of_type(t.JOB)} == {fingerprint}
+    assert {expected_fingerprint(job) for job in rotated.of_type(t.JOB)} == {
+        wiring.salted_fingerprint(job, value) for job in rotated.of_type(t.JOB)
+    }
 
 
 def test_a_configured_value_keeps_its_value_and_only_its_expiry_is_renewed() -> None:

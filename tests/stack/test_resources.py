@@ -4,11 +4,11 @@ Numbers refer to the resource list of the stack's specification (README: What it
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import pytest
 
+from app.read_secret import fingerprint
 from tests.stack import constants as t
 from tests.stack.harness import DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, Evaluation, Registered, evaluate
 
@@ -84,7 +84,7 @@ def test_purge_protection_and_retention_follow_config() -> None:
 
 
 def test_vault_name_is_valid_and_made_unique_by_a_random_suffix(dev: Evaluation) -> None:
-    vault, suffix = dev.one(t.VAULT), dev.one(t.RANDOM_STRING)
+    vault, suffix = dev.one(t.VAULT), dev.one(t.RANDOM_STRING, "name-suffix")
     name = vault.inputs["vaultName"]
     assert 3 <= len(name) <= 24
     assert re.fullmatch(r"[a-z](?!.*--)[a-z0-9-]*[a-z0-9]", name)
@@ -123,7 +123,8 @@ def test_secret_content_type_and_expiry_follow_config() -> None:
     assert set_at.urn in ev.one(t.SECRET).property_dependencies["properties"]
     # Renewed with the value: a new time is taken when its fingerprint changes.
     value = ev.one(t.RANDOM_PASSWORD).outputs["result"]
-    assert set_at.inputs["triggers"] == {"value": hashlib.sha256(value.encode()).hexdigest()[:12]}
+    salt = ev.one(t.RANDOM_STRING, "secret-store-demo-secret-salt").outputs["result"]
+    assert set_at.inputs["triggers"] == {"value": fingerprint(value, salt)}
     assert ev.of_type(t.TIME_ROTATING) == []
 
 

@@ -228,6 +228,7 @@ def test_a_single_workload_stack_keeps_its_identity_credential_grant_secret_and_
         "demo-file-isolation": "replace: metadata, spec",
         "demo-secret-provider-class": "replace: metadata",
         "demo-sa": "update: metadata",
+        "secret-store-demo-secret-salt": "create",
     }
     kept = {r.aliased_from: r for r in after.resources if r.aliased_from}
     for old in before.resources:

@@ -8,12 +8,12 @@ workload is read from the program's structure (parents); every value is then che
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import yaml
 
+from app.read_secret import fingerprint
 from tests.stack import constants as t
 from tests.stack.harness import Evaluation, Registered, is_secret
 
@@ -86,6 +86,11 @@ def _read_secret(job: Registered) -> str:
     """The secret a Job proves: the one its app is told to read, through the SDK or from the mounted file."""
     env = _env(job)
     return env["SECRET_NAME"] if "SECRET_NAME" in env else env["SECRET_FILE"].rsplit("/", 1)[-1]
+
+
+def salted_fingerprint(job: Registered, value: str) -> str:
+    """What the app reports of `value` with the Job's salt: the fingerprint the Job must expect."""
+    return fingerprint(value, _env(job)["FINGERPRINT_SALT"])
 
 
 def check_federation(ev: Evaluation) -> None:
@@ -174,7 +179,7 @@ def check_job_inputs(ev: Evaluation, values: Mapping[str, str]) -> None:
             env = _env(job)
             assert env["VAULT_URL"] == vault.outputs["properties"]["vaultUri"], "the Job reads another vault"
             assert env["SECRET_NAME"] in secrets, "the Job reads a secret the stack does not hold"
-            expected = hashlib.sha256(values[env["SECRET_NAME"]].encode()).hexdigest()[:12]
+            expected = salted_fingerprint(job, values[env["SECRET_NAME"]])
             assert env["EXPECTED_SECRET_FINGERPRINT"] == expected, "the Job would not recognise the stored value"
             assert is_secret(job.raw_inputs["spec"]), "the fingerprint must travel as a secret"
             (container,) = _pod(job)["containers"]
