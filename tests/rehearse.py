@@ -22,13 +22,16 @@ from tests.chain import (
     EXPECTED_FAILURE,
     EXPECTED_FILE_FAILURE,
     USE_LABEL,
+    is_file_job,
     job_run,
     mount_failed,
 )
 from tests.fakes import RunResult
 from tests.stack import constants as t
-from tests.stack.cuts import CUTS
-from tests.stack.harness import Evaluation, evaluate_stack
+from tests.stack import wiring
+from tests.stack.cuts import CUTS, LEAKED_GRANT
+from tests.stack.harness import Evaluation, Registered, evaluate_stack
+from tests.stack.stacks import THREE_WORKLOADS
 from workload_id import roles
 
 MOUNT_FAILED = 20
@@ -38,58 +41,73 @@ MOUNT_FIX = (
 )
 
 # The wires whose cut the running chain shows (the others are ordering, which only the wiring tests see).
-CHAIN_CUTS = [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE]
+CHAIN_CUTS = [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE, LEAKED_GRANT.name]
 
 
 def chain(ev: Evaluation) -> list[str]:
-    """The links as the stack wires them, in the order a token travels."""
-    cluster, fic, identity = ev.one(t.CLUSTER), ev.one(t.FEDERATED_CREDENTIAL), ev.one(t.IDENTITY)
-    sa, job, secret, vault = ev.one(t.SERVICE_ACCOUNT), ev.one(t.JOB, t.SDK_JOB), ev.one(t.SECRET), ev.one(t.VAULT)
-    pod = job.inputs["spec"]["template"]
+    """The links as the stack wires them, workload by workload, in the order a token travels."""
+    cluster, vault = ev.one(t.CLUSTER), ev.one(t.VAULT)
+    secrets = {s.id: s.inputs["secretName"] for s in ev.of_type(t.SECRET)}
     lines = [
         f"cluster OIDC issuer      {cluster.outputs['oidcIssuerProfile']['issuerURL']}",
-        f"federated credential     issuer   {fic.inputs['issuer']}",
-        f"                         subject  {fic.inputs['subject']}",
-        f"                         audience {', '.join(fic.inputs['audiences'])}",
-        f"ServiceAccount           {sa.inputs['metadata']['namespace']}/{sa.inputs['metadata']['name']}, "
-        f"{CLIENT_ID_ANNOTATION}={sa.inputs['metadata'].get('annotations', {}).get(CLIENT_ID_ANNOTATION, '(none)')}",
-        f"Job pod                  {job.inputs['metadata']['namespace']}/{job.inputs['metadata']['name']} as "
-        f"{pod['spec']['serviceAccountName']}, {USE_LABEL}={pod['metadata']['labels'].get(USE_LABEL, '(none)')}",
-        f"identity                 {identity.outputs['name']}, client id {identity.outputs['clientId']}, "
-        f"principal {identity.outputs['principalId']}",
+        f"vault                    {vault.outputs['properties']['vaultUri']}, secrets {', '.join(secrets.values())}",
     ]
-    for assignment in sorted(ev.of_type(t.ROLE_ASSIGNMENT), key=lambda a: a.name):
-        guid = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
-        lines.append(
-            f"role                     {roles.NAMES.get(guid, guid)} -> {assignment.inputs['principalId']} "
-            f"at ...{assignment.inputs['scope'][-60:]}"
-        )
-    lines.append(f"secret                   {secret.inputs['secretName']} in {vault.outputs['properties']['vaultUri']}")
-    for job in [j for j in ev.of_type(t.JOB) if j.name == t.FILE_JOB]:
-        pod = job.inputs["spec"]["template"]["spec"]
-        volumes = [v["csi"]["volumeAttributes"]["secretProviderClass"] for v in pod["volumes"] if "csi" in v]
-        lines.append(
-            f"file Job pod             {job.inputs['metadata']['namespace']}/{job.inputs['metadata']['name']} as "
-            f"{pod['serviceAccountName']}, CSI volume of class {', '.join(volumes) or '(none)'}"
-        )
-    for spc in ev.of_type(t.SECRET_PROVIDER_CLASS):
-        parameters = spc.inputs["spec"]["parameters"]
-        lines.append(
-            f"SecretProviderClass      {spc.inputs['metadata']['name']}: clientID {parameters.get('clientID')}, "
-            f"keyvaultName {parameters.get('keyvaultName')}"
-        )
+    for w in wiring.workloads(ev):
+        fic, sa, identity = w.credential.inputs, w.service_account.inputs["metadata"], w.identity.outputs
+        lines += [
+            f"workload {w.name}",
+            f"  identity               {identity['name']}, client id {identity['clientId']}, "
+            f"principal {identity['principalId']}",
+            f"  federated credential   issuer   {fic['issuer']}",
+            f"                         subject  {fic['subject']}",
+            f"                         audience {', '.join(fic['audiences'])}",
+            f"  ServiceAccount         {sa['namespace']}/{sa['name']}, "
+            f"{CLIENT_ID_ANNOTATION}={sa.get('annotations', {}).get(CLIENT_ID_ANNOTATION, '(none)')}",
+        ]
+        for grant in w.grants:
+            guid, scope = grant.inputs["roleDefinitionId"].rsplit("/", 1)[-1], grant.inputs["scope"]
+            lines.append(
+                f"  role                   {roles.NAMES.get(guid, guid)} -> {grant.inputs['principalId']} "
+                f"on {'secret ' + secrets[scope] if scope in secrets else '...' + scope[-60:]}"
+            )
+        if w.secret_provider_class is not None:
+            spc = w.secret_provider_class.inputs
+            parameters = spc["spec"]["parameters"]
+            lines.append(
+                f"  SecretProviderClass    {spc['metadata']['name']}: clientID {parameters.get('clientID')}, "
+                f"keyvaultName {parameters.get('keyvaultName')}"
+            )
+        for job in w.jobs:
+            pod = job.inputs["spec"]["template"]
+            classes = [
+                v["csi"]["volumeAttributes"]["secretProviderClass"] for v in pod["spec"]["volumes"] if "csi" in v
+            ]
+            labelled = f"{USE_LABEL}={pod['metadata']['labels'].get(USE_LABEL, '(none)')}"
+            how = f"CSI volume of class {', '.join(classes)}" if is_file_job(job) else labelled
+            lines.append(
+                f"  Job pod                {job.inputs['metadata']['namespace']}/{job.inputs['metadata']['name']} as "
+                f"{pod['spec']['serviceAccountName']}, {how}"
+            )
+    for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
+        if assignment.inputs["roleDefinitionId"].endswith(t.ACR_PULL):
+            lines.append(f"role                     AcrPull -> {assignment.inputs['principalId']} (the kubelet)")
     return lines
 
 
-def rehearse(stack: str, cut: str | None, out: TextIO) -> int:
+def rehearse(stack: str, cut: str | None, out: TextIO, *, three_workloads: bool = False) -> int:
     started = time.monotonic()
 
     def step(text: str) -> None:
         print(f"== {text} ({time.monotonic() - started:.1f}s)", file=out, flush=True)
 
-    step(f"evaluating the program for stack {stack}" + (f", wire cut: {cut}" if cut else ""))
-    ev = evaluate_stack(stack, cut=CUTS[cut] if cut else None)
-    if cut in EXPECTED_FILE_FAILURE and not any(job.name == t.FILE_JOB for job in ev.of_type(t.JOB)):
+    config = THREE_WORKLOADS if three_workloads else None
+    what = f"stack {stack}" + (" with three workloads" if three_workloads else "")
+    step(f"evaluating the program for {what}" + (f", wire cut: {cut}" if cut else ""))
+    if cut == LEAKED_GRANT.name and not three_workloads:
+        print(f"scripts/rehearse.sh: --cut {cut!r} needs --three-workloads (it grants orders payments-key)", file=out)
+        return 2
+    ev = evaluate_stack(stack, config, cut=(LEAKED_GRANT if cut == LEAKED_GRANT.name else CUTS[cut]) if cut else None)
+    if cut in EXPECTED_FILE_FAILURE and not any(is_file_job(job) for job in ev.of_type(t.JOB)):
         print(
             f"scripts/rehearse.sh: stack {stack} does not read with the CSI driver; --cut {cut!r} needs dev", file=out
         )
@@ -99,13 +117,24 @@ def rehearse(stack: str, cut: str | None, out: TextIO) -> int:
         print(f"   {line}", file=out)
     step("deploying what the stack declares onto local Entra ID, Key Vault and the cluster's OIDC issuer")
     codes = []
-    if any(job.name == t.SDK_JOB for job in ev.of_type(t.JOB)):
-        step("running the Job's app in the pod the webhook mutates")
-        codes.append(report(job_run(ev, t.SDK_JOB), "the Job's app", out, step))
-    if any(job.name == t.FILE_JOB for job in ev.of_type(t.JOB)):
-        step("mounting the file Job's CSI volume as the driver does, then its app in file mode")
-        codes.append(report(job_run(ev, t.FILE_JOB), "the file Job's app", out, step))
+    for w in wiring.workloads(ev):
+        for job in sorted(w.jobs, key=_job_order):
+            name = job.inputs["metadata"]["name"]
+            if job.name.endswith("-isolation-job"):
+                step(f"running {name}: {w.name}'s identity must be refused a secret it was not granted")
+                codes.append(report(job_run(ev, job.name), "the isolation Job's app", out, step))
+            elif is_file_job(job):
+                step(f"mounting the file Job's CSI volume as the driver does, then its app in file mode ({name})")
+                codes.append(report(job_run(ev, job.name), "the file Job's app", out, step))
+            else:
+                step(f"running the Job's app in the pod the webhook mutates ({name})")
+                codes.append(report(job_run(ev, job.name), "the Job's app", out, step))
     return next((code for code in codes if code != 0), 0)
+
+
+def _job_order(job: Registered) -> int:
+    """The SDK Jobs, then the file Jobs, then the isolation check."""
+    return 2 if job.name.endswith("-isolation-job") else 1 if is_file_job(job) else 0
 
 
 def report(result: RunResult, what: str, out: TextIO, step: Callable[[str], None]) -> int:
@@ -124,11 +153,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("stack", nargs="?", default="dev", choices=["dev", "prod"], help="stack file (default dev)")
     parser.add_argument("--list-cuts", action="store_true", help="print the wires --cut can cut, one a line")
     parser.add_argument("--cut", metavar="NAME", choices=CHAIN_CUTS, help="cut this wire first")
+    parser.add_argument(
+        "--three-workloads",
+        action="store_true",
+        help="the README's example of three workloads (orders, payments, reports)",
+    )
     args = parser.parse_args(argv)
     if args.list_cuts:
         print("\n".join(CHAIN_CUTS), file=out)
         return 0
-    return rehearse(args.stack, args.cut, out)
+    return rehearse(args.stack, args.cut, out, three_workloads=args.three_workloads)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 
 from tests.chain import EXPECTED_FAILURE, EXPECTED_FILE_FAILURE
 from tests.rehearse import CHAIN_CUTS, MOUNT_FAILED, MOUNT_FIX, main
+from tests.stack.cuts import LEAKED_GRANT
 from tests.stack.harness import ROOT
 
 
@@ -33,10 +34,10 @@ def test_the_script_prints_the_chain_and_the_jobs_ok_line() -> None:
 def test_list_cuts_names_each_cut_a_line() -> None:
     out = io.StringIO()
     assert main(["--list-cuts"], out) == 0
-    assert out.getvalue().splitlines() == CHAIN_CUTS == [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE]
+    assert out.getvalue().splitlines() == CHAIN_CUTS == [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE, LEAKED_GRANT.name]
 
 
-@pytest.mark.parametrize("cut", CHAIN_CUTS)
+@pytest.mark.parametrize("cut", [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE])
 def test_every_cut_fails_with_its_real_world_error(cut: str) -> None:
     out = io.StringIO()
     code = main(["--cut", cut], out)
@@ -57,6 +58,34 @@ def test_a_csi_cut_on_a_stack_without_csi_is_refused(cut: str) -> None:
     assert main(["prod", "--cut", cut], out) == 2
     assert out.getvalue().splitlines()[-1] == (
         f"scripts/rehearse.sh: stack prod does not read with the CSI driver; --cut {cut!r} needs dev"
+    )
+
+
+def test_three_workloads_each_read_their_secrets_and_are_refused_the_others() -> None:
+    out = io.StringIO()
+    assert main(["--three-workloads"], out) == 0, out.getvalue()
+    text = out.getvalue()
+    for workload in ("orders", "payments", "reports"):
+        assert f"   workload {workload}" in text
+        assert f"== running {workload}-isolation: {workload}'s identity must be refused" in text
+    assert text.count("OK denied secret=") == 3
+    assert text.count("== the isolation Job's app exited 0") == 3
+
+
+def test_the_leaked_grant_fails_the_isolation_check_of_the_workload_it_leaks_to() -> None:
+    out = io.StringIO()
+    assert main(["--three-workloads", "--cut", LEAKED_GRANT.name], out) == 11
+    text = out.getvalue()
+    assert "FAILED (exit 11, isolation broken): workload orders" in text
+    assert "which only payments may read" in text
+    assert text.count("== the isolation Job's app exited 0") == 2, "payments and reports are still isolated"
+
+
+def test_the_leaked_grant_needs_the_three_workloads() -> None:
+    out = io.StringIO()
+    assert main(["--cut", LEAKED_GRANT.name], out) == 2
+    assert out.getvalue().splitlines()[-1] == (
+        f"scripts/rehearse.sh: --cut {LEAKED_GRANT.name!r} needs --three-workloads (it grants orders payments-key)"
     )
 
 
