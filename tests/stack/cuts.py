@@ -324,3 +324,12 @@ def leak_payments_key_to_orders(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # For tests/stack/stacks.py THREE_WORKLOADS: orders may also read payments-key, which only payments is granted.
 LEAKED_GRANT = Cut("orders granted payments-key too", leak_payments_key_to_orders)
+
+# Cuts that name the default workload's own objects (its namespace, its file Job): the others apply to every
+# workload, and are cut in the three workloads of tests/stack/stacks.py too.
+DEMO_ONLY = {
+    "subject in another namespace",
+    "file Job runs as the default ServiceAccount",
+    "file Job mounts no CSI volume",
+    "file Job does not wait for the class",
+}

@@ -198,10 +198,12 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
     build = next(b for b in builds if not b.name.endswith("registry-token"))
     for w in workloads(ev):
         for job in w.jobs:
+            read = _read_secret(job)
+            assert read in secrets, f"{job.name} reads {read}, which the stack does not hold"
             needed = {
                 "federated credential": w.credential,
                 "AcrPull": acr_pull,
-                "secret": secrets[_read_secret(job)],
+                "secret": secrets[read],
                 "image build": build,
             } | {f"grant {grant.name}": grant for grant in w.grants}
             for what, resource in needed.items():
