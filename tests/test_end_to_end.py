@@ -164,6 +164,7 @@ def three() -> Evaluation:
     return evaluate(THREE_WORKLOADS)
 
 
+@pytest.mark.xdist_group("three workloads: chain")
 def test_each_job_of_three_workloads_reads_its_secret_as_its_own_identity(three: Evaluation) -> None:
     jobs = [job for job in three.of_type(t.JOB) if not job.name.endswith("-isolation-job")]
     assert len(jobs) == 6  # orders: 2 secrets, sdk; payments: 2, csi; reports: 1, both ways
@@ -176,6 +177,7 @@ def test_each_job_of_three_workloads_reads_its_secret_as_its_own_identity(three:
         assert secret.rsplit("/", 1)[-1] in line, (job.name, line)
 
 
+@pytest.mark.xdist_group("three workloads: chain")
 @pytest.mark.parametrize("workload", ["orders", "payments", "reports"])
 def test_each_workload_is_refused_a_secret_it_was_not_granted(three: Evaluation, workload: str) -> None:
     result = job_run(three, f"{workload}-isolation-job")
@@ -186,6 +188,7 @@ def test_each_workload_is_refused_a_secret_it_was_not_granted(three: Evaluation,
     assert denied.endswith("(403 ForbiddenByRbac)")
 
 
+@pytest.mark.xdist_group("three workloads: chain")
 def test_a_leaked_grant_fails_the_isolation_check_naming_both_workloads_and_the_secret() -> None:
     leaked = evaluate(THREE_WORKLOADS, cut=LEAKED_GRANT)
     result = job_run(leaked, "orders-isolation-job")

@@ -61,6 +61,7 @@ def test_a_csi_cut_on_a_stack_without_csi_is_refused(cut: str) -> None:
     )
 
 
+@pytest.mark.xdist_group("three workloads: chain")
 def test_three_workloads_each_read_their_secrets_and_are_refused_the_others() -> None:
     out = io.StringIO()
     assert main(["--three-workloads"], out) == 0, out.getvalue()
@@ -72,6 +73,7 @@ def test_three_workloads_each_read_their_secrets_and_are_refused_the_others() ->
     assert text.count("== the isolation Job's app exited 0") == 3
 
 
+@pytest.mark.xdist_group("three workloads: chain")
 def test_the_leaked_grant_fails_the_isolation_check_of_the_workload_it_leaks_to() -> None:
     out = io.StringIO()
     assert main(["--three-workloads", "--cut", LEAKED_GRANT.name], out) == 11

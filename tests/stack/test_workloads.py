@@ -17,6 +17,9 @@ from tests.stack.stacks import THREE_WORKLOADS
 from tests.stack.state_file import STATES, load
 from tests.stack.test_lifecycle_schedule import schedule
 
+# One worker evaluates the three workloads for every test here.
+pytestmark = pytest.mark.xdist_group("three workloads: program")
+
 SPECS = {w["name"]: w for w in THREE_WORKLOADS["workloads"]}
 SECRETS = [s["name"] for s in THREE_WORKLOADS["secrets"]]
 
