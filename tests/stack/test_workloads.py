@@ -12,7 +12,7 @@ import pytest
 from tests.stack import constants as t
 from tests.stack import wiring
 from tests.stack.cuts import LEAKED_GRANT
-from tests.stack.harness import Evaluation, EvaluationFailed, evaluate
+from tests.stack.harness import Evaluation, EvaluationFailed, evaluate, is_secret
 from tests.stack.stacks import THREE_WORKLOADS
 from tests.stack.state_file import STATES, load
 from tests.stack.test_lifecycle_schedule import schedule
@@ -202,6 +202,10 @@ def test_a_value_from_a_secret_config_key_is_the_secrets_value(three: Evaluation
     ev = evaluate(config, secrets={"ordersDbPassword": "from-a-secret-key-1"})
     secret = next(s for s in ev.of_type(t.SECRET) if s.inputs["secretName"] == "orders-db")
     assert secret.inputs["properties"]["value"] == "from-a-secret-key-1"
+    # A Pulumi secret on the way in, and its fingerprint in every Job that expects it.
+    assert is_secret(secret.raw_inputs["properties"])
+    for job in [j for j in ev.of_type(t.JOB) if wiring._env(j).get("SECRET_NAME") == "orders-db"]:
+        assert is_secret(job.raw_inputs["spec"]), job.name
     wiring.check_job_inputs(ev, {"orders-db": "from-a-secret-key-1"} | generated_values(ev))
 
 
