@@ -8,6 +8,8 @@ stderr, or if a traceback is printed.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import subprocess
 import sys
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import DEMO_SECRET_VALUE, DemoWiring, FakeAzure, RunResult, base_env, service_account_subject
+from tests.fakes import DEMO_SECRET_VALUE, DemoWiring, FakeAzure, RunResult, base_env, run_app, service_account_subject
 from tests.fakes.azure import assert_nothing_leaked
 from tests.fakes.entra import AUTHORITY_HOST, ENTRA_HOST
 
@@ -51,8 +53,11 @@ def failure_line(stderr: str) -> str:
 # -- success --------------------------------------------------------------------------------------------------
 
 
-def test_success_prints_exactly_one_line_with_name_version_vault_client_and_fingerprint(demo: DemoWiring) -> None:
-    result = demo.run()
+@pytest.mark.parametrize("fresh", [True, False], ids=["new interpreter", "forked"])
+def test_success_prints_exactly_one_line_with_name_version_vault_client_and_fingerprint(
+    demo: DemoWiring, fresh: bool
+) -> None:
+    result = demo.run_fresh() if fresh else demo.run()
 
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -262,7 +267,10 @@ def test_vault_that_does_not_resolve_exits_7_after_three_attempts(demo: DemoWiri
 
 
 def test_direct_egress_is_impossible_in_tests_and_reads_as_unreachable(demo: DemoWiring) -> None:
-    """Without the proxy the app would resolve the real name; the test network guard refuses that."""
+    """Without the proxy the app would resolve the real name; the test network guard refuses that, installed at
+    a new interpreter's start-up as at the zygote's."""
+    result = demo.run_fresh(HTTPS_PROXY=None)
+    assert result.returncode == 7
     result = demo.run(HTTPS_PROXY=None)
 
     assert result.returncode == 7
@@ -488,3 +496,22 @@ def test_app_processes_keep_their_bytecode(tmp_path: Path) -> None:
         check=True,
     )
     assert probe.stdout.strip() == "0"
+
+
+def test_a_forked_run_is_its_own_process_with_exactly_its_environment(demo: DemoWiring, tmp_path: Path) -> None:
+    """What the zygote gives each run: a new pid, only the given variables, its own streams and exit code."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import json, os, random, sys\n"
+        "print(json.dumps([os.getpid(), sorted(os.environ), random.random()]))\n"
+        "print('to stderr', file=sys.stderr)\n"
+        "sys.exit(int(os.environ['EXIT_WITH']))\n"
+    )
+    env = {**base_env(tmp_path), "EXIT_WITH": "3"}
+    first, second = (run_app(env, script=probe) for _ in range(2))
+    assert (first.returncode, first.stderr) == (3, "to stderr\n")
+    pid, names, draw = json.loads(first.stdout)
+    assert pid != os.getpid()
+    assert names == sorted(env)
+    assert json.loads(second.stdout)[0] != pid, "a process per run"
+    assert json.loads(second.stdout)[2] != draw, "random seeded afresh"

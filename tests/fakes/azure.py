@@ -11,10 +11,12 @@ and its federated credentials, vault, secrets, role assignments), so a test can 
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -70,24 +72,81 @@ class RunResult:
 
 
 def run_app(
-    env: Mapping[str, str], *, never_printed: NeverPrinted = (), timeout: float = 60, script: Path | None = None
+    env: Mapping[str, str],
+    *,
+    never_printed: NeverPrinted = (),
+    timeout: float = 60,
+    script: Path | None = None,
+    fresh: bool = False,
 ) -> RunResult:
     """Run ``python -m read_secret`` in app/ (or another ``script``) with exactly ``env``; then assert that no piece
-    of ``never_printed`` (a callable is evaluated after the run) shows in its output."""
+    of ``never_printed`` (a callable is evaluated after the run) shows in its output. The process is forked from
+    the zygote (tests/fakes/zygote.py), or with `fresh` started as a new interpreter."""
     command, cwd = ([str(script)], script.parent) if script else (list(APP_COMMAND), APP_DIR)
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, *command],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=str(cwd),
-        check=False,
-    )
-    result = RunResult(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
+    if fresh or env.get("PYTHONPATH") != str(NETGUARD_DIR):
+        proc = subprocess.run(
+            [sys.executable, *command],
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=str(cwd),
+            check=False,
+        )
+        code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    else:
+        kind, target = ("script", str(script)) if script else ("module", APP_COMMAND[1])
+        code, stdout, stderr = ZYGOTE.run(kind, target, cwd, env, timeout)
+    result = RunResult(code, stdout, stderr, time.perf_counter() - started)
     assert_nothing_leaked(result, never_printed)
     return result
+
+
+class Zygote:
+    """The client side of tests/fakes/zygote.py: started on first use, one per test process."""
+
+    # What every run imports: the app, the Azure SDK it loads when a read starts, and what the CSI fake imports.
+    PRELOAD = ("read_secret", "read_secret.cli", "azure.identity", "azure.keyvault.secrets")
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONPATH": str(NETGUARD_DIR)}
+            self._process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("zygote.py")), str(APP_DIR), *self.PRELOAD],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=str(APP_DIR),
+            )
+            assert self._read()["ready"]
+        return self._process
+
+    def _read(self) -> dict:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        return json.loads(self._process.stdout.readline())
+
+    def run(self, kind: str, target: str, cwd: Path, env: Mapping[str, str], timeout: float) -> tuple[int, str, str]:
+        with self._lock, tempfile.TemporaryDirectory() as streams:
+            out, err = Path(streams) / "stdout", Path(streams) / "stderr"
+            process = self._start()
+            assert process.stdin is not None
+            request = {"kind": kind, "target": target, "cwd": str(cwd), "env": dict(env), "timeout": timeout}
+            process.stdin.write(json.dumps(request | {"stdout": str(out), "stderr": str(err)}) + "\n")
+            process.stdin.flush()
+            answer = self._read()
+            if answer.get("timed_out"):
+                raise subprocess.TimeoutExpired([kind, target], timeout)
+            return answer["code"], out.read_text(), err.read_text()
+
+
+ZYGOTE = Zygote()
 
 
 def leak_fragments(values: Iterable[str]) -> set[str]:
@@ -217,9 +276,11 @@ class FakeAzure:
         """Secret values and bearer credentials that must never appear in output."""
         return self.keyvault.secret_values() + self.entra.issued_tokens + self.cluster.issued
 
-    def run(self, env: Mapping[str, str], *, timeout: float = 60, script: Path | None = None) -> RunResult:
+    def run(
+        self, env: Mapping[str, str], *, timeout: float = 60, script: Path | None = None, fresh: bool = False
+    ) -> RunResult:
         """Run the app (or ``script``) with ``env``; check its output against what was issued up to the run's END."""
-        return run_app(env, never_printed=self.never_printed, timeout=timeout, script=script)
+        return run_app(env, never_printed=self.never_printed, timeout=timeout, script=script, fresh=fresh)
 
     def demo(
         self,
@@ -279,7 +340,12 @@ class DemoWiring:
         return env
 
     def run(self, **overrides: str | None) -> RunResult:
+        """The app with the demo's environment and `overrides`, forked from the zygote."""
         return self.azure.run(self.env(**overrides))
+
+    def run_fresh(self, **overrides: str | None) -> RunResult:
+        """The same, in a new interpreter."""
+        return self.azure.run(self.env(**overrides), fresh=True)
 
 
 def _server_context(ca: trustme.CA, hostname: str) -> ssl.SSLContext:
