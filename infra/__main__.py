@@ -79,7 +79,8 @@ namespaces = {
         placement=placement,
         cluster=cluster,
         namespace=ns,
-        deployer_object_id=client.object_id,
+        # The people and CI identities that run up or preview (deployerObjectIds), else whoever runs this one.
+        deployer_object_ids=list(config.deployer_object_ids) or [client.object_id],
         subscription_id=client.subscription_id,
         custom_resources=any(w.reads_with_csi for w in config.workloads if w.namespace == ns),
         takes_over=index == 0,
@@ -115,7 +116,7 @@ for index, spec in enumerate(config.workloads):
             resource_group_name=group.name,
             # The cluster's create or update enables the add-on; the deployer's role lets it write the class.
             wait_after=[cluster.cluster, *namespace.ready],
-            access_changes=[namespace.deployer_role.id] if namespace.deployer_role else [],
+            access_changes=[role.id for role in namespace.deployer_roles],
             provider=namespace.provider,
             takes_over=takes_over,
         )

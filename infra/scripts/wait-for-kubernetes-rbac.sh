@@ -1,10 +1,10 @@
 #!/bin/sh
 # Waits until the deployer may create Jobs in $NAMESPACE, i.e. until a fresh Azure RBAC
 # role assignment has reached the AKS API server (this can take a few minutes).
-# First checks that kubelogin signs in as DEPLOYER_OBJECT_ID, the principal the role went to:
-# when kubelogin and Pulumi's Azure provider sign in as different identities, no wait helps.
+# First checks that kubelogin signs in as one of DEPLOYER_OBJECT_ID (space-separated), the principals
+# the role went to: when kubelogin signs in as another identity, no wait helps.
 # Input: the kubeconfig on stdin. Env: NAMESPACE, DEPLOYER_OBJECT_ID, ROLE_NAME (the role the
-# deployer was given), TIMEOUT_SECONDS (default 600), FIRST_DELAY_SECONDS (default 5; doubles up to 40).
+# deployers were given), TIMEOUT_SECONDS (default 600), FIRST_DELAY_SECONDS (default 5; doubles up to 40).
 set -eu
 
 for tool in kubectl kubelogin; do
@@ -45,10 +45,15 @@ if [ -n "${DEPLOYER_OBJECT_ID:-}" ]; then
   fi
   if [ -z "$signed_in" ]; then
     echo "warning: could not read which identity kubelogin signs in as; if this wait times out, check that it is $DEPLOYER_OBJECT_ID" >&2
-  elif [ "$signed_in" != "$DEPLOYER_OBJECT_ID" ]; then
-    echo "error: kubelogin signs in as object id $signed_in, but the '${ROLE_NAME:-Azure Kubernetes Service RBAC Writer}' role went to $DEPLOYER_OBJECT_ID, the identity Pulumi's Azure provider signs in as." >&2
-    echo "Sign both in as one identity: 'az login' as the principal the ARM_* variables name (or unset them), or set kubeloginMode to the login those variables use (spn, workloadidentity, msi)." >&2
-    exit 1
+  else
+    case " $DEPLOYER_OBJECT_ID " in
+      *" $signed_in "*) ;;
+      *)
+        echo "error: kubelogin signs in as object id $signed_in, but the '${ROLE_NAME:-Azure Kubernetes Service RBAC Writer}' role went to $DEPLOYER_OBJECT_ID (deployerObjectIds, or the identity Pulumi's Azure provider signs in as)." >&2
+        echo "Sign in as one of them: 'az login' as the principal the ARM_* variables name (or unset them), set kubeloginMode to the login those variables use (spn, workloadidentity, msi), or add $signed_in to deployerObjectIds." >&2
+        exit 1
+        ;;
+    esac
   fi
 fi
 

@@ -59,6 +59,7 @@ _LOCATION = re.compile(r"^[a-z][a-z0-9]*$")
 _K8S_VERSION = re.compile(r"^[0-9]+\.[0-9]+$")
 _VM_SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class ConfigError(pulumi.RunError):
@@ -84,6 +85,7 @@ class StackConfig:
     authorized_ip_ranges: tuple[str, ...]
     disable_local_accounts: bool
     kubelogin_mode: KubeloginMode
+    deployer_object_ids: tuple[str, ...]
     monitoring: bool
     acr_sku: AcrSku
     key_vault_purge_protection: bool
@@ -281,6 +283,16 @@ def _cluster(read: _Reader) -> dict[str, Any]:
     authorized_ip_ranges = tuple(_cidr("authorizedIpRanges", r) for r in read.texts("authorizedIpRanges"))
     disable_local_accounts = read.flag("disableLocalAccounts")
     kubelogin_mode = cast(KubeloginMode, read.choice("kubeloginMode", KUBELOGIN_MODES))
+    deployer_object_ids = read.texts("deployerObjectIds")
+    for object_id in deployer_object_ids:
+        if not _GUID.match(object_id):
+            raise _fail(
+                "deployerObjectIds",
+                f"'{object_id}' is not an object id (a GUID)",
+                "list the object ids of the people and CI identities that deploy: az ad signed-in-user show --query id",
+            )
+    if len(set(deployer_object_ids)) != len(deployer_object_ids):
+        raise _fail("deployerObjectIds", "lists an object id twice", "list each deployer once")
     monitoring = read.flag("monitoring")
     acr_sku = cast(AcrSku, read.choice("acrSku", ACR_SKUS))
     return {
@@ -294,6 +306,7 @@ def _cluster(read: _Reader) -> dict[str, Any]:
         "authorized_ip_ranges": authorized_ip_ranges,
         "disable_local_accounts": disable_local_accounts,
         "kubelogin_mode": kubelogin_mode,
+        "deployer_object_ids": deployer_object_ids,
         "monitoring": monitoring,
         "acr_sku": acr_sku,
     }

@@ -8,6 +8,8 @@ and RBAC Admin both exclude namespaces/write).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
@@ -36,7 +38,7 @@ class AppNamespace(pulumi.ComponentResource):
         placement: Placement,
         cluster: AksCluster,
         namespace: str,
-        deployer_object_id: pulumi.Input[str],
+        deployer_object_ids: Sequence[pulumi.Input[str]],
         subscription_id: str,
         custom_resources: bool = False,
         takes_over: bool = False,
@@ -78,7 +80,7 @@ class AppNamespace(pulumi.ComponentResource):
         self.name: pulumi.Output[str] = self.managed_namespace.name
 
         dependencies: list[pulumi.Resource] = [self.managed_namespace]
-        self.deployer_role: authorization.RoleAssignment | None = None
+        self.deployer_roles: list[authorization.RoleAssignment] = []
         if not cluster.uses_local_accounts:
             # Azure RBAC for Kubernetes: the deployer may write in this namespace only. RBAC Writer holds
             # no data action for custom resources (a SecretProviderClass is checked as
@@ -86,16 +88,20 @@ class AppNamespace(pulumi.ComponentResource):
             # still on this namespace only. A custom role would be narrower, but creating one needs
             # roleDefinitions/write, which the documented deployer does not hold.
             role = roles.AKS_RBAC_ADMIN if custom_resources else roles.AKS_RBAC_WRITER
-            self.deployer_role = authorization.RoleAssignment(
-                f"{name}-deployer-writer",
-                principal_id=deployer_object_id,
-                # principal_type is left for ARM to look up: the deployer may be a user or a
-                # service principal, and it already exists, so there is no replication race.
-                role_definition_id=roles.role_definition_id(subscription_id, role),
-                scope=pulumi.Output.concat(cluster.id, "/namespaces/", self.name),
-                # Switching secretDelivery swaps Writer and Admin: a new assignment, created before the old goes.
-                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE),
-            )
+            # One per deployer; the first keeps the name the single deployer's assignment always had.
+            self.deployer_roles = [
+                authorization.RoleAssignment(
+                    f"{name}-deployer-writer" if index == 0 else f"{name}-deployer-{index}-writer",
+                    principal_id=deployer,
+                    # principal_type is left for ARM to look up: the deployer may be a user or a
+                    # service principal, and it already exists, so there is no replication race.
+                    role_definition_id=roles.role_definition_id(subscription_id, role),
+                    scope=pulumi.Output.concat(cluster.id, "/namespaces/", self.name),
+                    # Switching delivery swaps Writer and Admin: a new assignment, created before the old goes.
+                    opts=pulumi.ResourceOptions(parent=self, replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE),
+                )
+                for index, deployer in enumerate(deployer_object_ids)
+            ]
             # New Azure RBAC grants take up to minutes to reach the API server; wait until
             # the deployer can really create Jobs here before the provider is used.
             self.rbac_ready = command.local.Command(
@@ -103,16 +109,16 @@ class AppNamespace(pulumi.ComponentResource):
                 create=script("wait-for-kubernetes-rbac.sh"),
                 environment={
                     "NAMESPACE": self.name,
-                    # kubelogin may sign in as a different identity from azure-native, which got the role.
-                    "DEPLOYER_OBJECT_ID": deployer_object_id,
+                    # kubelogin may sign in as an identity that is none of the deployers the role went to.
+                    "DEPLOYER_OBJECT_ID": pulumi.Output.all(*deployer_object_ids).apply(" ".join),
                     "ROLE_NAME": roles.NAMES[role],
                     "TIMEOUT_SECONDS": str(RBAC_WAIT_SECONDS),
                 },
                 stdin=cluster.kubeconfig,
-                triggers=[self.deployer_role.id],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_role]),
+                triggers=[role.id for role in self.deployer_roles],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self.deployer_roles),
             )
-            dependencies = [self.managed_namespace, self.deployer_role, self.rbac_ready]
+            dependencies = [self.managed_namespace, *self.deployer_roles, self.rbac_ready]
         # What a local command that uses the deployer's Kubernetes access must wait for.
         self.ready = dependencies
 

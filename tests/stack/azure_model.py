@@ -324,12 +324,14 @@ class World:
 
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     now: datetime = DEPLOYED_AT
+    # Who runs the program: the principal azure-native signs in as (getClientConfig's objectId).
+    client_object_id: str = DEPLOYER_OBJECT_ID
 
-    def copy(self, later: timedelta = timedelta()) -> World:
-        return World(dict(self.objects), self.now + later)
+    def copy(self, later: timedelta = timedelta(), client_object_id: str | None = None) -> World:
+        return World(dict(self.objects), self.now + later, client_object_id or self.client_object_id)
 
     def frozen(self) -> World:
-        return World(freeze(self.objects), self.now)
+        return World(freeze(self.objects), self.now, self.client_object_id)
 
     def get(self, rid: str) -> dict[str, Any]:
         found = {k.lower(): v for k, v in self.objects.items()}.get(rid.lower())  # ARM ids are case-insensitive
@@ -343,7 +345,7 @@ class World:
         if token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-                "objectId": DEPLOYER_OBJECT_ID,
+                "objectId": self.client_object_id,
                 "subscriptionId": SUBSCRIPTION_ID,
                 "tenantId": TENANT_ID,
             }

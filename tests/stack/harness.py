@@ -115,7 +115,10 @@ class Evaluation:
     @cached_property
     def digest(self) -> str:
         """The state's content: what a later evaluation against it as `prior` depends on."""
-        return digest([dataclasses.asdict(r) for r in self.resources], self.world.objects, str(self.world.now))
+        world = self.world
+        return digest(
+            [dataclasses.asdict(r) for r in self.resources], world.objects, str(world.now), world.client_object_id
+        )
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.type == typ]
@@ -244,12 +247,14 @@ def evaluate(
     preview: bool = False,
     cut: Cut | None = None,
     fresh: bool = False,
+    client: str | None = None,
 ) -> Evaluation:
     """Run the program once, as `pulumi up` (or `pulumi preview`) would, and return what it declared.
 
     `config` overrides the stack file (Pulumi.<stack>.yaml) for this run, as `pulumi config set`
     would; values are given as on the command line (strings, or JSON-able lists/bools/ints). `cut`
-    patches the program for this run only (tests/stack/memo.py).
+    patches the program for this run only (tests/stack/memo.py). `client`: the object id of who runs it
+    (default: the prior run's, else DEPLOYER_OBJECT_ID).
 
     Each distinct run happens once per process and its result is shared, read-only
     (tests/stack/memo.py). `fresh` runs it again for real: for the checks that two runs agree, and
@@ -258,7 +263,7 @@ def evaluate(
     all_config, secret_keys = cli_config(shipped_config(stack) | dict(config or {}), secrets)
 
     def run() -> Evaluation:
-        return _run_program(all_config, secret_keys, stack, program_dir, prior, preview)
+        return _run_program(all_config, secret_keys, stack, program_dir, prior, preview, client)
 
     if fresh or program_dir != PROGRAM_DIR:
         return MEMO.run_once(cut, run)
@@ -270,6 +275,7 @@ def evaluate(
         preview,
         prior.digest if prior else None,
         cut.name if cut else None,
+        client,
     )
     return MEMO.evaluation(key, cut, run)
 
@@ -281,10 +287,11 @@ def _run_program(
     program_dir: Path,
     prior: Evaluation | None,
     preview: bool,
+    client: str | None,
 ) -> Evaluation:
     pulumi.runtime.set_all_config(all_config, secret_keys)
 
-    world = prior.world.copy() if prior else World()
+    world = prior.world.copy(client_object_id=client) if prior else World().copy(client_object_id=client)
     monitor = RecordingMonitor(EngineMocks(world, prior.by_urn if prior else {}, preview))
     pulumi.runtime.settings.reset_options()
     pulumi.runtime.set_mocks(monitor.engine, project=PROJECT, stack=stack, preview=preview, monitor=monitor)

@@ -193,6 +193,28 @@ def test_rbac_wait_stops_at_once_when_kubelogin_signs_in_as_another_identity(
     assert "eyJ" not in result.stdout + result.stderr, "the token is never printed"
 
 
+@pytest.mark.parametrize("signed_in", [0, 1], ids=["first", "second"])
+def test_rbac_wait_accepts_kubelogin_signed_in_as_any_listed_deployer(bin_dir: Path, signed_in: int) -> None:
+    """deployerObjectIds: the role went to each; kubelogin may be any of them (a person, or CI)."""
+    ci = "0f0e0d0c-0b0a-0908-0706-050403020100"
+    fake_kube_tools(bin_dir, signed_in=[DEPLOYER, ci][signed_in])
+    env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": f"{DEPLOYER} {ci}", "FIRST_DELAY_SECONDS": "0"}
+    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "the deployer can create Jobs in namespace demo\n"
+
+
+def test_rbac_wait_refuses_kubelogin_signed_in_as_none_of_the_deployers(bin_dir: Path) -> None:
+    stranger, ci = "12345678-1234-1234-1234-123456789abc", "0f0e0d0c-0b0a-0908-0706-050403020100"
+    fake_kube_tools(bin_dir, signed_in=stranger)
+    env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": f"{DEPLOYER} {ci}"}
+    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    assert result.returncode == 1
+    assert f"kubelogin signs in as object id {stranger}, but" in result.stderr
+    assert f"role went to {DEPLOYER} {ci}" in result.stderr
+    assert f"add {stranger} to deployerObjectIds" in result.stderr
+
+
 def test_rbac_wait_shows_why_kubelogin_cannot_sign_in(bin_dir: Path) -> None:
     fake_kube_tools(bin_dir, signed_in=DEPLOYER, kubelogin_exit=1)
     env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER}

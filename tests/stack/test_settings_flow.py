@@ -31,6 +31,9 @@ NON_DEFAULT: dict[str, dict[str, Any]] = {
     "authorizedIpRanges": {"authorizedIpRanges": ["52.140.10.0/24"]},
     "disableLocalAccounts": {"disableLocalAccounts": False},
     "kubeloginMode": {"kubeloginMode": "spn"},
+    "deployerObjectIds": {
+        "deployerObjectIds": ["d3b07384-d9a0-4c9b-8f1e-0a1b2c3d4e5f", "0f0e0d0c-0b0a-0908-0706-050403020100"]
+    },
     "monitoring": {"monitoring": True},
     "acrSku": {"acrSku": "Premium"},
     "keyVaultPurgeProtection": {"keyVaultPurgeProtection": True},
