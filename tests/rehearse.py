@@ -12,10 +12,13 @@ Job's volume cannot be mounted (its pod never starts).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
-from collections.abc import Callable, Sequence
-from typing import TextIO
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TextIO
+
+import pulumi
 
 from tests.chain import (
     CLIENT_ID_ANNOTATION,
@@ -30,8 +33,8 @@ from tests.fakes import RunResult
 from tests.stack import constants as t
 from tests.stack import wiring
 from tests.stack.cuts import CUTS, LEAKED_GRANT
-from tests.stack.harness import Evaluation, Registered, evaluate_stack
-from tests.stack.stacks import THREE_WORKLOADS
+from tests.stack.harness import Evaluation, EvaluationFailed, Registered, evaluate_stack
+from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS, THREE_WORKLOADS
 from workload_id import roles
 
 MOUNT_FAILED = 20
@@ -42,6 +45,10 @@ MOUNT_FIX = (
 
 # The wires whose cut the running chain shows (the others are ordering, which only the wiring tests see).
 CHAIN_CUTS = [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE, LEAKED_GRANT.name]
+# What a cut needs, as --list-cuts says after its name (tab-separated).
+CUT_NEEDS = {cut: "\tneeds the CSI driver (dev)" for cut in EXPECTED_FILE_FAILURE} | {
+    LEAKED_GRANT.name: "\tneeds --three-workloads"
+}
 
 
 def chain(ev: Evaluation) -> list[str]:
@@ -94,27 +101,51 @@ def chain(ev: Evaluation) -> list[str]:
     return lines
 
 
-def rehearse(stack: str, cut: str | None, out: TextIO, *, three_workloads: bool = False) -> int:
+def rehearse(
+    stack: str,
+    cut: str | None,
+    out: TextIO,
+    *,
+    three_workloads: bool = False,
+    settings: Mapping[str, Any] | None = None,
+) -> int:
     started = time.monotonic()
 
     def step(text: str) -> None:
         print(f"== {text} ({time.monotonic() - started:.1f}s)", file=out, flush=True)
 
-    config = THREE_WORKLOADS if three_workloads else None
+    config = (THREE_WORKLOADS if three_workloads else {}) | dict(settings or {})
     what = f"stack {stack}" + (" with three workloads" if three_workloads else "")
     step(f"evaluating the program for {what}" + (f", wire cut: {cut}" if cut else ""))
     if cut == LEAKED_GRANT.name and not three_workloads:
         print(f"scripts/rehearse.sh: --cut {cut!r} needs --three-workloads (it grants orders payments-key)", file=out)
         return 2
-    ev = evaluate_stack(stack, config, cut=(LEAKED_GRANT if cut == LEAKED_GRANT.name else CUTS[cut]) if cut else None)
+    for key, value in PLACEHOLDER_REPLACEMENTS.get(stack, {}).items():
+        if key not in config:
+            print(
+                f"   {key}: Pulumi.{stack}.yaml holds a documentation placeholder, which the program refuses; "
+                f"rehearsing with {json.dumps(value)} in its place (set your own before deploying)",
+                file=out,
+            )
+    try:
+        ev = evaluate_stack(
+            stack, config, cut=(LEAKED_GRANT if cut == LEAKED_GRANT.name else CUTS[cut]) if cut else None
+        )
+    except EvaluationFailed as failed:
+        if not isinstance(failed.cause, pulumi.RunError):
+            raise
+        # As the Pulumi CLI prints a RunError: its one line.
+        print(f"scripts/rehearse.sh: {failed.cause}", file=out)
+        return 2
     if cut in EXPECTED_FILE_FAILURE and not any(is_file_job(job) for job in ev.of_type(t.JOB)):
         print(
             f"scripts/rehearse.sh: stack {stack} does not read with the CSI driver; --cut {cut!r} needs dev", file=out
         )
         return 2
-    step("the chain as wired")
+    step("the chain as wired" + (", each link the cut changed marked <<" if cut else ""))
+    intact = set(chain(evaluate_stack(stack, config))) if cut else set()
     for line in chain(ev):
-        print(f"   {line}", file=out)
+        print(f"   {line}" + ("   <<" if cut and line not in intact else ""), file=out)
     step("deploying what the stack declares onto local Entra ID, Key Vault and the cluster's OIDC issuer")
     codes = []
     for w in wiring.workloads(ev):
@@ -158,11 +189,32 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         action="store_true",
         help="the README's example of three workloads (orders, payments, reports)",
     )
+    parser.add_argument(
+        "--config",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="a setting for this rehearsal, over the stack file's (JSON for lists); repeatable",
+    )
     args = parser.parse_args(argv)
     if args.list_cuts:
-        print("\n".join(CHAIN_CUTS), file=out)
+        print("\n".join(f"{cut}{CUT_NEEDS.get(cut, '')}" for cut in CHAIN_CUTS), file=out)
         return 0
-    return rehearse(args.stack, args.cut, out, three_workloads=args.three_workloads)
+    try:
+        settings = dict(_setting(item) for item in args.config)
+    except ValueError as bad:
+        parser.error(str(bad))
+    return rehearse(args.stack, args.cut, out, three_workloads=args.three_workloads, settings=settings)
+
+
+def _setting(item: str) -> tuple[str, Any]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--config {item!r}: expected KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
 
 
 if __name__ == "__main__":

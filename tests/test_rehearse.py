@@ -34,7 +34,15 @@ def test_the_script_prints_the_chain_and_the_jobs_ok_line() -> None:
 def test_list_cuts_names_each_cut_a_line() -> None:
     out = io.StringIO()
     assert main(["--list-cuts"], out) == 0
-    assert out.getvalue().splitlines() == CHAIN_CUTS == [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE, LEAKED_GRANT.name]
+    lines = out.getvalue().splitlines()
+    assert [line.split("\t")[0] for line in lines] == CHAIN_CUTS
+    assert [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE, LEAKED_GRANT.name] == CHAIN_CUTS
+    # What a cut needs, after a tab: the CSI cuts dev's CSI driver, the leaked grant the three workloads.
+    assert {line.split("\t")[0]: line.partition("\t")[2] for line in lines} == {
+        **dict.fromkeys(EXPECTED_FAILURE, ""),
+        **dict.fromkeys(EXPECTED_FILE_FAILURE, "needs the CSI driver (dev)"),
+        LEAKED_GRANT.name: "needs --three-workloads",
+    }
 
 
 @pytest.mark.parametrize("cut", [*EXPECTED_FAILURE, *EXPECTED_FILE_FAILURE])
@@ -89,6 +97,30 @@ def test_the_leaked_grant_needs_the_three_workloads() -> None:
     assert out.getvalue().splitlines()[-1] == (
         f"scripts/rehearse.sh: --cut {LEAKED_GRANT.name!r} needs --three-workloads (it grants orders payments-key)"
     )
+
+
+def test_a_bad_setting_is_the_programs_one_line() -> None:
+    out = io.StringIO()
+    assert main(["--config", "namespace=kube-system"], out) == 2
+    last = out.getvalue().splitlines()[-1]
+    assert last.startswith("scripts/rehearse.sh: config 'namespace': 'kube-system' is a system namespace")
+    assert "Traceback" not in out.getvalue()
+
+
+def test_the_prod_rehearsal_says_which_range_stands_in_for_the_placeholder() -> None:
+    out = io.StringIO()
+    assert main(["prod"], out) == 0, out.getvalue()
+    assert (
+        "   authorizedIpRanges: Pulumi.prod.yaml holds a documentation placeholder, which the program refuses; "
+        'rehearsing with ["52.140.10.0/24"] in its place (set your own before deploying)'
+    ) in out.getvalue().splitlines()
+
+
+def test_the_chain_marks_the_link_a_cut_changed() -> None:
+    out = io.StringIO()
+    main(["--cut", "wrong audience"], out)
+    marked = [line for line in out.getvalue().splitlines() if line.endswith("<<")]
+    assert marked == ["                            audience api://AzureADTokenExchangeX   <<"]
 
 
 def test_an_unknown_cut_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
