@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument(
         "--three-workloads",
         action="store_true",
-        help="the README's example of three workloads (orders, payments, reports)",
+        help="the example of docs/workloads.md: three workloads (orders, payments, reports)",
     )
     parser.add_argument(
         "--config",

@@ -246,8 +246,8 @@ def test_invalid_config_stops_the_program_with_one_line_and_declares_nothing() -
     assert raised.value.invokes == []
 
 
-def test_readme_documents_every_key_in_its_config_table() -> None:
-    readme = (ROOT / "README.md").read_text()
-    table = readme[readme.index("## Configuration") : readme.index("## Outputs")]
+def test_the_docs_show_every_key_for_dev_and_prod() -> None:
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    table = page[page.index("## dev and prod") : page.index("## Outputs")]
     for key in [*yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"], "secretValue"]:
         assert f"`{key}`" in table, key

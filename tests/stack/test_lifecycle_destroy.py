@@ -1,4 +1,4 @@
-"""`pulumi destroy` succeeds for the deployer the README documents, in dev and prod, and leaves behind
+"""`pulumi destroy` succeeds for the deployer docs/prerequisites.md documents, in dev and prod, and leaves behind
 only the soft-deleted vault. Walked against each provider's real delete path (tests/stack/destroy.py)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.stack.destroy import (
 )
 from tests.stack.harness import DEPLOYER_OBJECT_ID, Cut, Evaluation, evaluate, evaluate_stack
 
-# README, Prerequisites: Contributor, and Role Based Access Control Administrator with a condition that
+# docs/prerequisites.md: Contributor, and Role Based Access Control Administrator with a condition that
 # allows only the roles the stack assigns; deploying from an address inside prod's allowed ranges.
 DOCUMENTED_DEPLOYER = Deployer(
     object_id=DEPLOYER_OBJECT_ID,
@@ -129,7 +129,7 @@ def test_a_deleted_secret_goes_through_the_vaults_data_plane(
 def test_destroy_from_outside_the_api_servers_authorized_ranges_stops_at_the_kubernetes_objects(
     deployed: Deployed,
 ) -> None:
-    """Why the README asks prod's authorizedIpRanges to include the deployer's address."""
+    """Why docs/prerequisites.md asks prod's authorizedIpRanges to include the deployer's address."""
     outside = Deployer(DEPLOYER_OBJECT_ID, DOCUMENTED_DEPLOYER.roles, DOCUMENTED_DEPLOYER.assignable_roles, "20.1.2.3")
     failures = Destroy(deployed("prod"), outside).run()
     assert failures

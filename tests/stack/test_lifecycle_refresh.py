@@ -1,4 +1,4 @@
-"""`pulumi up --refresh` (the README's way to re-run the Job) changes nothing but the Job.
+"""`pulumi up --refresh` (docs/lifecycle.md's way to re-run the Job) changes nothing but the Job.
 
 The state is refreshed as each provider's Read does it (tests/stack/refresh.py), then the program
 runs against it as the next `up` would."""

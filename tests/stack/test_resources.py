@@ -1,6 +1,6 @@
 """Each resource the stack declares, checked against the real Azure / Kubernetes API shape.
 
-Numbers refer to the resource list of the stack's specification (README: What it builds)."""
+Numbers refer to the resource list of the stack's specification (docs/architecture.md: What it builds)."""
 
 from __future__ import annotations
 
