@@ -19,7 +19,7 @@ def deployer_roles(ev: Evaluation) -> dict[str, list[str]]:
     for assignment in ev.of_type(t.ROLE_ASSIGNMENT):
         if "/namespaces/" in assignment.inputs["scope"]:
             found.setdefault(assignment.inputs["scope"].rsplit("/", 1)[-1], []).append(assignment.inputs["principalId"])
-    return found
+    return {namespace: sorted(principals) for namespace, principals in found.items()}
 
 
 def test_unset_the_deployer_is_whoever_runs_the_program(dev: Evaluation) -> None:
@@ -36,7 +36,8 @@ def test_a_preview_by_another_principal_replaces_the_role_when_unset(dev: Evalua
 
 def test_each_listed_deployer_holds_the_role_on_every_namespace() -> None:
     ev = evaluate(THREE_WORKLOADS | BOTH)
-    assert deployer_roles(ev) == {"shop": [DEPLOYER_OBJECT_ID, CI], "analytics": [DEPLOYER_OBJECT_ID, CI]}
+    both = sorted([DEPLOYER_OBJECT_ID, CI])
+    assert deployer_roles(ev) == {"shop": both, "analytics": both}
     wait = ev.named("namespace-shop-rbac-ready")
     assert wait.inputs["environment"]["DEPLOYER_OBJECT_ID"] == f"{DEPLOYER_OBJECT_ID} {CI}"
     roles = [ev.named("namespace-shop-deployer-writer"), ev.named("namespace-shop-deployer-1-writer")]
