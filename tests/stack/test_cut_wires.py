@@ -21,7 +21,16 @@ def test_a_cut_wire_is_caught(cut: str) -> None:
         check(broken)
 
 
-THREE_WORKLOAD_CUTS = [cut for cut in CUTS if cut not in DEMO_ONLY]
+# Among three workloads, one cut per wiring check (every cut is caught in the default config above): each check
+# is shown to find the broken workload among others that are wired right.
+THREE_WORKLOAD_CUTS = [
+    "wrong audience",
+    "NetworkPolicy in another namespace",
+    "no client-id annotation",
+    "Secrets User at resource-group scope",
+    "Job does not wait for the role assignments",
+    "class names another secret",
+]
 
 
 @pytest.mark.parametrize("cut", THREE_WORKLOAD_CUTS, ids=THREE_WORKLOAD_CUTS)
@@ -30,6 +39,11 @@ def test_a_cut_wire_is_caught_among_three_workloads(cut: str) -> None:
     check(evaluate(THREE_WORKLOADS))
     with pytest.raises(AssertionError):
         check(evaluate(THREE_WORKLOADS, cut=CUTS[cut]))
+
+
+def test_the_three_workload_cuts_cover_every_wiring_check() -> None:
+    assert not set(THREE_WORKLOAD_CUTS) & DEMO_ONLY
+    assert {CUTS[cut].check for cut in THREE_WORKLOAD_CUTS} == set(wiring.ALL_CHECKS)
 
 
 def test_cuts_cover_every_wiring_check() -> None:
