@@ -55,39 +55,59 @@ gate() { # gate NAME COMMAND...: runs it, says how long it took, returns its sta
 }
 
 if [ ! -e "$venv/.bytecode-$locks_digest" ]; then gate "compile the venvs' bytecode" compile_venvs; fi
-gate "ruff check" ruff check .
-gate "ruff format" ruff format --check .
-gate "ty" ty check
-gate "shellcheck" shellcheck infra/scripts/*.sh scripts/*.sh .ci/run
-gate "GitHub workflows against GitHub's schema" check-jsonschema --builtin-schema vendor.github-workflows \
-  .github/workflows/*.yml
-gate "zizmor .github/workflows (offline, pedantic)" zizmor --offline --quiet --persona pedantic .github/workflows
-gate "hadolint app/Dockerfile" hadolint app/Dockerfile
-rm -rf "$manifests"
-gate "render Kubernetes manifests" python -m tests.gates.render "$manifests"
-for stack_dir in "$manifests"/*/; do
-  version=$(cat "$stack_dir/KUBERNETES_VERSION")
-  # kubernetes-validate has schemas for Kubernetes' own kinds only; the CSI driver's kind has its CRD's.
-  # (An array is expanded as ${a[@]+"${a[@]}"}: bash 3.2, macOS's, calls an empty one unbound under set -u.)
-  built_in=()
-  custom=()
-  for manifest in "$stack_dir"*.yaml; do
-    case $(basename "$manifest") in
-      secretproviderclass-*) custom+=("$manifest") ;;
-      *) built_in+=("$manifest") ;;
-    esac
+lint_gates() { # the quick checks of the sources and workflows
+  gate "ruff check" ruff check . || return
+  gate "ruff format" ruff format --check . || return
+  gate "ty" ty check || return
+  gate "shellcheck" shellcheck infra/scripts/*.sh scripts/*.sh .ci/run || return
+  gate "GitHub workflows against GitHub's schema" check-jsonschema --builtin-schema vendor.github-workflows \
+    .github/workflows/*.yml || return
+  gate "zizmor .github/workflows (offline, pedantic)" zizmor --offline --quiet --persona pedantic .github/workflows ||
+    return
+  gate "hadolint app/Dockerfile" hadolint app/Dockerfile
+}
+
+manifest_gates() { # the Kubernetes objects each stack declares, rendered from the program, then checked
+  local stack_dir version manifest built_in custom
+  rm -rf "$manifests"
+  gate "render Kubernetes manifests" python -m tests.gates.render "$manifests" || return
+  for stack_dir in "$manifests"/*/; do
+    version=$(cat "$stack_dir/KUBERNETES_VERSION")
+    # kubernetes-validate has schemas for Kubernetes' own kinds only; the CSI driver's kind has its CRD's.
+    # (An array is expanded as ${a[@]+"${a[@]}"}: bash 3.2, macOS's, calls an empty one unbound under set -u.)
+    built_in=()
+    custom=()
+    for manifest in "$stack_dir"*.yaml; do
+      case $(basename "$manifest") in
+        secretproviderclass-*) custom+=("$manifest") ;;
+        *) built_in+=("$manifest") ;;
+      esac
+    done
+    gate "kubernetes-validate --strict ${stack_dir} (Kubernetes $version)" \
+      kubernetes-validate --strict --quiet --kubernetes-version "$version" ${built_in[@]+"${built_in[@]}"} || return
+    if [ ${#custom[@]} -gt 0 ]; then
+      gate "SecretProviderClass in ${stack_dir} against the driver's CRD schema" \
+        check-jsonschema --schemafile tests/gates/schemas/secretproviderclass-v1.json ${custom[@]+"${custom[@]}"} ||
+        return
+    fi
   done
-  gate "kubernetes-validate --strict ${stack_dir} (Kubernetes $version)" \
-    kubernetes-validate --strict --quiet --kubernetes-version "$version" ${built_in[@]+"${built_in[@]}"}
-  if [ ${#custom[@]} -gt 0 ]; then
-    gate "SecretProviderClass in ${stack_dir} against the driver's CRD schema" \
-      check-jsonschema --schemafile tests/gates/schemas/secretproviderclass-v1.json ${custom[@]+"${custom[@]}"}
-  fi
-done
-# One run for both: each checkov start costs seconds.
-gate "checkov app/Dockerfile and the manifests" "$checkov_venv/bin/checkov" --config-file .checkov.yaml \
-  --framework dockerfile kubernetes -d app -d "$manifests"
-# One gate at a time: the app's tests bound how long a run takes, and a loaded machine would
-# make them flaky. pytest itself uses every core; the tests that share a cut of the program run in
+  # One run for both: each checkov start costs seconds.
+  gate "checkov app/Dockerfile and the manifests" "$checkov_venv/bin/checkov" --config-file .checkov.yaml \
+    --framework dockerfile kubernetes -d app -d "$manifests"
+}
+
+# Two lanes side by side (they share no file and time nothing); the lint lane's output follows the other's.
+lint_log=$(mktemp)
+lint_gates >"$lint_log" 2>&1 &
+lint_pid=$!
+manifest_status=0
+manifest_gates || manifest_status=$?
+lint_status=0
+wait "$lint_pid" || lint_status=$?
+cat "$lint_log"
+rm -f "$lint_log"
+if [ "$lint_status" != 0 ] || [ "$manifest_status" != 0 ]; then exit 1; fi
+# pytest alone: the app's tests bound how long a run takes, and a loaded machine would make them
+# flaky. pytest itself uses every core; the tests that share a cut of the program run in
 # one process (loadgroup), so each distinct evaluation runs once per run.
 gate "pytest" python -m pytest --numprocesses auto --dist loadgroup "$@"
