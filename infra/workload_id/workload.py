@@ -184,7 +184,14 @@ class Workload(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
         after: list[pulumi.Resource],
     ) -> k8s.batch.v1.Job:
-        pod = PodSpec(
+        pod = self._sdk_pod(read, {})
+        name = f"{self._name}-{secret}-job"
+        return self._job(name, job_name(self._name, secret), namespace, service_account, pod, opts, after)
+
+    def _sdk_pod(self, read: SecretRead, extra_env: dict[str, pulumi.Input[str]]) -> PodSpec:
+        """A pod that reads `read` with the SDK; `extra_env` goes before the retry budget (the order of a
+        deployed Job's env, which a reorder would replace)."""
+        return PodSpec(
             labels=self._sdk_labels,
             # The webhook projects the Entra-bound token and its variables only into labelled pods.
             pod_labels={WORKLOAD_IDENTITY_USE_LABEL: "true"},
@@ -193,11 +200,10 @@ class Workload(pulumi.ComponentResource):
                 "SECRET_NAME": read.name,
                 "EXPECTED_SECRET_FINGERPRINT": read.fingerprint,
                 "FINGERPRINT_SALT": read.salt,
+                **extra_env,
                 "RETRY_BUDGET_SECONDS": str(self._jobs.retry_budget_seconds),
             },
         )
-        name = f"{self._name}-{secret}-job"
-        return self._job(name, job_name(self._name, secret), namespace, service_account, pod, opts, after)
 
     def _isolation_job(
         self,
@@ -210,18 +216,12 @@ class Workload(pulumi.ComponentResource):
     ) -> k8s.batch.v1.Job:
         """Reads one of its own secrets first (its grants have then propagated, and any that leaked with them),
         then must be refused `denied` with 403 ForbiddenByRbac: a read that succeeds fails the up (exit 11)."""
-        pod = PodSpec(
-            labels=self._sdk_labels,
-            pod_labels={WORKLOAD_IDENTITY_USE_LABEL: "true"},
-            env={
-                "VAULT_URL": self._jobs.vault_uri,
-                "SECRET_NAME": control.name,
-                "EXPECTED_SECRET_FINGERPRINT": control.fingerprint,
-                "FINGERPRINT_SALT": control.salt,
+        pod = self._sdk_pod(
+            control,
+            {
                 "DENIED_SECRET_NAME": denied.name,
                 "WORKLOAD_NAME": self._name,
                 "DENIED_SECRET_OWNERS": ", ".join(denied.owners) or "no workload",
-                "RETRY_BUDGET_SECONDS": str(self._jobs.retry_budget_seconds),
             },
         )
         name = f"{self._name}-isolation-job"
