@@ -21,7 +21,7 @@ from workload_id.placement import Placement
 from workload_id.registry import ContainerRegistry
 from workload_id.secret_store import SecretStore
 from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload
-from workload_id.workloads_config import denied_secret, isolation_summary
+from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_summary
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -88,12 +88,18 @@ namespaces = {
     for index, ns in enumerate(config.namespaces)
 }
 jobs = JobSettings(image=image.ref, vault_uri=store.vault_uri, retry_budget_seconds=config.app_retry_budget_seconds)
-# The first workload takes over the identity, credential, grant and class of a stack that had one workload.
-workloads: dict[str, Workload] = {}
-identities: dict[str, WorkloadIdentity] = {}
-for index, spec in enumerate(config.workloads):
-    takes_over = index == 0
-    identity = identities[spec.name] = WorkloadIdentity(
+
+
+def secret_read(secret: str) -> SecretRead:
+    """What a Job needs to read one configured secret and recognise its value."""
+    stored = store.secrets[secret]
+    return SecretRead(name=stored.name, fingerprint=stored.value_fingerprint, salt=stored.fingerprint_salt)
+
+
+def declare_workload(spec: WorkloadSpec, takes_over: bool) -> Workload:
+    """One workload's identity, class (when it reads files) and Workload; with `takes_over`, these take over
+    the identity, credential, grant and class of a stack that had one workload."""
+    identity = WorkloadIdentity(
         f"{spec.name}-identity",
         placement=placement,
         identity_name=naming.identity_name(config.name_prefix, stack, spec.identity_suffix),
@@ -124,21 +130,14 @@ for index, spec in enumerate(config.workloads):
         else None
     )
     denied = denied_secret(spec, config.secrets)
-    workloads[spec.name] = Workload(
+    return Workload(
         spec.name,
         namespace=spec.namespace,
         service_account_name=spec.service_account,
         identity=identity,
         resource_group_name=group.name,
         oidc_issuer_url=cluster.oidc_issuer_url,
-        reads={
-            secret: SecretRead(
-                name=store.secrets[secret].name,
-                fingerprint=store.secrets[secret].value_fingerprint,
-                salt=store.secrets[secret].fingerprint_salt,
-            )
-            for secret in spec.secrets
-        },
+        reads={secret: secret_read(secret) for secret in spec.secrets},
         jobs=jobs,
         job_prerequisites=[
             *identity.secrets_user.values(),
@@ -160,6 +159,9 @@ for index, spec in enumerate(config.workloads):
         takes_over=takes_over,
     )
 
+
+workloads = {spec.name: declare_workload(spec, takes_over=index == 0) for index, spec in enumerate(config.workloads)}
+
 pulumi.export("resourceGroupName", group.name)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
@@ -172,8 +174,8 @@ pulumi.export(
     "workloads",
     {
         spec.name: {
-            "identityName": identities[spec.name].name,
-            "clientId": identities[spec.name].client_id,
+            "identityName": workloads[spec.name].identity.name,
+            "clientId": workloads[spec.name].identity.client_id,
             "namespace": spec.namespace,
             "serviceAccount": spec.service_account,
             "secrets": list(spec.secrets),

@@ -97,6 +97,7 @@ class Workload(pulumi.ComponentResource):
         # role in it): that orders creation after them and deletion before them.
         in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
         self._name, self._jobs = name, jobs
+        self.identity = identity
         labels = {"app.kubernetes.io/instance": name, "app.kubernetes.io/part-of": PART_OF}
         self._sdk_labels = {"app.kubernetes.io/name": JOB_NAME, **labels}
         self._file_labels = {"app.kubernetes.io/name": FILE_JOB_NAME, **labels}
