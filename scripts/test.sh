@@ -59,7 +59,7 @@ lint_gates() { # the quick checks of the sources and workflows
   gate "ruff check" ruff check . || return
   gate "ruff format" ruff format --check . || return
   gate "ty" ty check || return
-  gate "shellcheck" shellcheck infra/scripts/*.sh scripts/*.sh .ci/run || return
+  gate "shellcheck" shellcheck scripts/*.sh .ci/run || return
   gate "GitHub workflows against GitHub's schema" check-jsonschema --builtin-schema vendor.github-workflows \
     .github/workflows/*.yml || return
   gate "zizmor .github/workflows (offline, pedantic)" zizmor --offline --quiet --persona pedantic .github/workflows ||

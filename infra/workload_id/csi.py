@@ -14,7 +14,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
-from .paths import script
+from .paths import step
 
 API_GROUP = "secrets-store.csi.x-k8s.io"
 API_VERSION = f"{API_GROUP}/v1"
@@ -78,7 +78,8 @@ class SecretProviderClass(pulumi.ComponentResource):
         # again whenever that access changes (`access_changes`: the deployer's role assignment).
         self.kind_ready = command.local.Command(
             f"{name}-kind-ready",
-            create=script("wait-for-api-resource.sh"),
+            interpreter=step("kind_ready"),
+            create="wait",
             environment={
                 "GROUP_VERSION": API_VERSION,
                 "RESOURCE": RESOURCE,

@@ -17,7 +17,7 @@ import pulumi_docker_build as docker_build
 
 from .build_context import image_tag
 from .config import ImageBuilder
-from .paths import from_working_dir, script
+from .paths import from_working_dir, step
 from .registry import ContainerRegistry
 
 IMAGE_REPOSITORY = "keyvault-reader-demo"
@@ -55,7 +55,10 @@ class AppImage(pulumi.ComponentResource):
         if builder == "acr":
             acr_build = command.local.Command(
                 f"{name}-acr-build",
-                create=script("acr-build.sh"),
+                interpreter=step("acr_build"),
+                create="build",
+                # A changed command (not content: that is a new tag, a replacement) re-reads the digest only.
+                update="digest",
                 environment={
                     **cli_env,
                     "IMAGE_REPOSITORY": IMAGE_REPOSITORY,
@@ -74,7 +77,8 @@ class AppImage(pulumi.ComponentResource):
             # Fetched again whenever a push is due (same triggers as the image), held as a secret.
             token = command.local.Command(
                 f"{name}-registry-token",
-                create=script("acr-token.sh"),
+                interpreter=step("acr_token"),
+                create="token",
                 environment=cli_env,
                 triggers=[tag, registry.login_server],
                 logging=command.local.Logging.STDERR,

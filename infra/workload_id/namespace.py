@@ -17,7 +17,7 @@ from pulumi_azure_native import authorization, containerservice
 
 from . import roles
 from .cluster import AksCluster
-from .paths import script
+from .paths import step
 from .placement import Placement
 
 # Pod Security Admission: the strictest built-in profile, enforced, audited and warned.
@@ -106,7 +106,8 @@ class AppNamespace(pulumi.ComponentResource):
             # the deployer can really create Jobs here before the provider is used.
             self.rbac_ready = command.local.Command(
                 f"{name}-rbac-ready",
-                create=script("wait-for-kubernetes-rbac.sh"),
+                interpreter=step("rbac_ready"),
+                create="wait",
                 environment={
                     "NAMESPACE": self.name,
                     # kubelogin may sign in as an identity that is none of the deployers the role went to.

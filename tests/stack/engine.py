@@ -45,6 +45,7 @@ from pulumi.runtime.sync_await import _sync_await
 from tests.stack import azure_model
 
 SAME, UPDATE, REPLACE, CREATE = "same", "update", "replace", "create"
+COMMAND = "command:local:Command"
 
 # Input properties (dotted paths, wire names) whose change the provider cannot apply in place: its Diff
 # asks for a replacement.
@@ -67,7 +68,7 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     "time:index/rotating:Rotating": ("triggers", "rfc3339"),
     "time:index/static:Static": ("triggers", "rfc3339"),
     # pulumi-command: a change of triggers replaces the command.
-    "command:local:Command": ("triggers",),
+    COMMAND: ("triggers",),
 }
 
 
@@ -226,7 +227,12 @@ class EngineMocks(pulumi.runtime.Mocks):
             # (pkg/resource/deploy/step.go, ReplaceStep; the provider's Create with preview).
             old = None
         rid, modelled, extra = azure_model.model(typ, name, known(plain), self.world.now)
-        if self.preview:
+        if self.preview and old is not None and typ == COMMAND:
+            # pulumi-command's Update runs nothing in a preview and returns the new inputs with the old
+            # stdout and stderr (provider/pkg/provider/local/commandController.go, Update: "If in preview,
+            # don't run the command").
+            outputs = {**inputs, **{k: old.raw_outputs[k] for k in ("stdout", "stderr") if k in old.raw_outputs}}
+        elif self.preview:
             outputs = preview_outputs(modelled, inputs)
             if old is not None:
                 outputs |= {k: old.raw_outputs[k] for k in ("name", "location") if k in old.raw_outputs}

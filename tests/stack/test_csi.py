@@ -52,7 +52,8 @@ def test_the_csi_mode_has_no_sdk_job_and_no_network_for_its_pod(csi: Evaluation)
 
 def test_the_class_waits_until_the_api_server_serves_its_kind(csi: Evaluation) -> None:
     wait, spc = csi.named("demo-secret-provider-class-kind-ready"), csi.one(t.SECRET_PROVIDER_CLASS)
-    assert wait.inputs["create"] == "sh scripts/wait-for-api-resource.sh"  # relative to infra/, where plugins start
+    assert wait.inputs["interpreter"][1:] == ["steps/kind_ready.py"]  # relative to infra/, where plugins start
+    assert wait.inputs["create"] == "wait"
     environment = wait.inputs["environment"]
     assert environment["GROUP_VERSION"] == "secrets-store.csi.x-k8s.io/v1"
     assert environment["RESOURCE"] == "secretproviderclasses"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,7 +59,9 @@ def test_acr_builder_runs_acr_tasks_with_the_content_tag() -> None:
     ev = evaluate({"imageBuilder": "acr"})
     build, registry = build_of(ev), ev.one(t.REGISTRY)
     assert build.type == t.COMMAND
-    assert build.inputs["create"] == "sh scripts/acr-build.sh"
+    assert build.inputs["interpreter"][1:] == ["steps/acr_build.py"]
+    # Built on create; a changed command alone (the same content, the same tag) re-reads the digest.
+    assert (build.inputs["create"], build.inputs["update"]) == ("build", "digest")
     env = build.inputs["environment"]
     assert env["SUBSCRIPTION_ID"] == "00000000-1111-2222-3333-444444444444"
     assert env["REGISTRY_NAME"] == registry.outputs["name"]
@@ -71,7 +74,8 @@ def test_docker_builder_pushes_with_a_short_lived_entra_token_held_as_a_secret()
     ev = evaluate({"imageBuilder": "docker"})
     image, registry = ev.one(t.DOCKER_IMAGE), ev.one(t.REGISTRY)
     token = ev.named("app-image-registry-token")
-    assert token.inputs["create"] == "sh scripts/acr-token.sh"
+    assert token.inputs["interpreter"][1:] == ["steps/acr_token.py"]
+    assert token.inputs["create"] == "token"
     assert token.inputs["environment"]["SUBSCRIPTION_ID"] == "00000000-1111-2222-3333-444444444444"
     assert "stdout" in token.additional_secret_outputs
     (credentials,) = image.inputs["registries"]
@@ -165,8 +169,9 @@ def test_local_paths_resolve_in_the_working_directory_pulumi_gives_the_plugins()
     assert docker.one(t.DOCKER_IMAGE).inputs["context"] == {"location": "../app"}
     assert docker.one(t.DOCKER_IMAGE).inputs["dockerfile"] == {"location": "../app/Dockerfile"}
     for command in acr.of_type(t.COMMAND) + docker.of_type(t.COMMAND):
-        script = command.inputs["create"].removeprefix("sh ")
-        assert (PROGRAM_DIR / script).is_file(), script
+        python, step = command.inputs["interpreter"]
+        assert (PROGRAM_DIR / step).is_file(), step
+        assert (PROGRAM_DIR / python).samefile(sys.executable), python
 
 
 def test_pushed_images_are_kept_on_destroy_since_deleting_tags_needs_a_fresh_token() -> None:

@@ -1,56 +1,48 @@
-"""The helper scripts `pulumi up` runs: clear errors for missing tools, clean outputs.
+"""The steps `pulumi up` runs (infra/steps/): clear errors for missing tools, clean outputs.
 
-They run for real under /bin/sh with fake `az`, `docker`, `kubectl` and `kubelogin`
-executables on a PATH that holds nothing else.
+They run for real, as pulumi-command runs them (`<python> steps/<step>.py <mode>`), with fake `az`,
+`docker`, `kubectl` and `kubelogin` executables on a PATH that holds nothing else.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
-import shutil
-import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.stack.harness import ROOT
-from tests.test_locks import pins
+from tests.fakes.tools import bin_dir_with_basics, fake
+from tests.stack import constants as t
+from tests.stack.harness import PROGRAM_DIR, ROOT, evaluate
+from tests.stack.state_file import STATES, load
+from workload_id import paths
 
-SCRIPTS = ROOT / "infra" / "scripts"
+STEPS = ROOT / "infra" / "steps"
+MODES = {"acr_build": "build", "acr_token": "token", "rbac_ready": "wait", "kind_ready": "wait"}
 DIGEST = "sha256:" + "ab" * 32
-BASICS = ["sh", "cat", "mktemp", "rm", "sed", "tail", "date", "sleep", "cut", "tr", "base64", "grep"]
 
 
 @pytest.fixture
 def bin_dir(tmp_path: Path) -> Path:
-    """A PATH directory with only the basic tools the scripts use (no az, docker, kubectl)."""
-    path = tmp_path / "bin"
-    path.mkdir()
-    for tool in BASICS:
-        found = shutil.which(tool)
-        assert found, tool
-        (path / tool).symlink_to(found)
-    return path
+    return bin_dir_with_basics(tmp_path / "bin")
 
 
-def fake(bin_dir: Path, name: str, body: str) -> None:
-    script = bin_dir / name
-    script.write_text(f"#!/bin/sh\n{body}\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-
-
-def run(script: str, bin_dir: Path, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    step: str, bin_dir: Path, env: dict[str, str], stdin: str = "", mode: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(bin_dir / "sh"), str(SCRIPTS / script)],
+        [sys.executable, str(STEPS / f"{step}.py"), mode or MODES[step]],
         env={"PATH": str(bin_dir), **env},
         input=stdin,
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
-        cwd=ROOT,
+        cwd=ROOT / "infra",
     )
 
 
@@ -74,7 +66,7 @@ esac"""
 
 
 def test_acr_build_without_az_names_the_tool_and_the_other_builder(bin_dir: Path) -> None:
-    result = run("acr-build.sh", bin_dir, BUILD_ENV)
+    result = run("acr_build", bin_dir, BUILD_ENV)
     assert result.returncode == 127
     assert "'az'" in result.stderr
     assert "pulumi config set imageBuilder docker" in result.stderr
@@ -84,7 +76,7 @@ def test_acr_build_without_az_names_the_tool_and_the_other_builder(bin_dir: Path
 def test_acr_build_prints_only_the_digest_and_passes_the_right_arguments(bin_dir: Path, tmp_path: Path) -> None:
     calls = tmp_path / "az-calls"
     fake(bin_dir, "az", FAKE_AZ)
-    result = run("acr-build.sh", bin_dir, {**BUILD_ENV, "CALLS": str(calls)})
+    result = run("acr_build", bin_dir, {**BUILD_ENV, "CALLS": str(calls)})
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{DIGEST}\n"
     assert "Step 1/5" in result.stderr, "the build log goes to stderr, for the user to read"
@@ -101,7 +93,7 @@ def test_acr_build_prints_only_the_digest_and_passes_the_right_arguments(bin_dir
 
 def test_acr_build_refused_by_the_subscription_points_to_the_docker_builder(bin_dir: Path) -> None:
     fake(bin_dir, "az", 'echo "(TasksOperationsNotAllowed) ACR Tasks requests are not permitted" >&2; exit 1')
-    result = run("acr-build.sh", bin_dir, BUILD_ENV)
+    result = run("acr_build", bin_dir, BUILD_ENV)
     assert result.returncode == 1
     assert "TasksOperationsNotAllowed" in result.stderr
     assert "pulumi config set imageBuilder docker" in result.stderr
@@ -109,13 +101,13 @@ def test_acr_build_refused_by_the_subscription_points_to_the_docker_builder(bin_
 
 def test_acr_build_without_a_digest_fails(bin_dir: Path) -> None:
     fake(bin_dir, "az", "echo done")
-    result = run("acr-build.sh", bin_dir, BUILD_ENV)
+    result = run("acr_build", bin_dir, BUILD_ENV)
     assert result.returncode == 1
     assert "no image digest" in result.stderr
 
 
 def test_docker_builder_without_docker_names_the_tool_and_the_other_builder(bin_dir: Path) -> None:
-    result = run("acr-token.sh", bin_dir, TOKEN_ENV)
+    result = run("acr_token", bin_dir, TOKEN_ENV)
     assert result.returncode == 127
     assert "'docker'" in result.stderr
     assert "pulumi config set imageBuilder acr" in result.stderr
@@ -123,7 +115,7 @@ def test_docker_builder_without_docker_names_the_tool_and_the_other_builder(bin_
 
 def test_docker_builder_without_a_daemon_says_so(bin_dir: Path) -> None:
     fake(bin_dir, "docker", 'echo "Cannot connect to the Docker daemon" >&2; exit 1')
-    result = run("acr-token.sh", bin_dir, TOKEN_ENV)
+    result = run("acr_token", bin_dir, TOKEN_ENV)
     assert result.returncode == 1
     assert "running Docker daemon" in result.stderr
     assert "pulumi config set imageBuilder acr" in result.stderr
@@ -133,7 +125,7 @@ def test_registry_token_is_the_only_output(bin_dir: Path, tmp_path: Path) -> Non
     calls = tmp_path / "az-args"
     fake(bin_dir, "docker", "exit 0")
     fake(bin_dir, "az", f'printf "%s\\n" "$@" > {calls}\necho "WARNING: use 00000000-... as user" >&2\necho eyJtoken')
-    result = run("acr-token.sh", bin_dir, TOKEN_ENV)
+    result = run("acr_token", bin_dir, TOKEN_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "eyJtoken\n"
     assert calls.read_text().split() == [
@@ -183,7 +175,7 @@ def test_rbac_wait_stops_at_once_when_kubelogin_signs_in_as_another_identity(
     other = "0f0e0d0c-0b0a-0908-0706-050403020100"
     fake_kube_tools(bin_dir, signed_in=other, can_i=f"touch {tmp_path / 'asked'}; exit 1", upn=upn)
     env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER, "TIMEOUT_SECONDS": "600"}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    result = run("rbac_ready", bin_dir, env, stdin="apiVersion: v1\n")
     assert result.returncode == 1
     first, fix = result.stderr.strip().splitlines()
     assert f"kubelogin signs in as object id {other}" in first
@@ -199,7 +191,7 @@ def test_rbac_wait_accepts_kubelogin_signed_in_as_any_listed_deployer(bin_dir: P
     ci = "0f0e0d0c-0b0a-0908-0706-050403020100"
     fake_kube_tools(bin_dir, signed_in=[DEPLOYER, ci][signed_in])
     env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": f"{DEPLOYER} {ci}", "FIRST_DELAY_SECONDS": "0"}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    result = run("rbac_ready", bin_dir, env, stdin="apiVersion: v1\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "the deployer can create Jobs in namespace demo\n"
 
@@ -208,7 +200,7 @@ def test_rbac_wait_refuses_kubelogin_signed_in_as_none_of_the_deployers(bin_dir:
     stranger, ci = "12345678-1234-1234-1234-123456789abc", "0f0e0d0c-0b0a-0908-0706-050403020100"
     fake_kube_tools(bin_dir, signed_in=stranger)
     env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": f"{DEPLOYER} {ci}"}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    result = run("rbac_ready", bin_dir, env, stdin="apiVersion: v1\n")
     assert result.returncode == 1
     assert f"kubelogin signs in as object id {stranger}, but" in result.stderr
     assert f"role went to {DEPLOYER} {ci}" in result.stderr
@@ -218,7 +210,7 @@ def test_rbac_wait_refuses_kubelogin_signed_in_as_none_of_the_deployers(bin_dir:
 def test_rbac_wait_shows_why_kubelogin_cannot_sign_in(bin_dir: Path) -> None:
     fake_kube_tools(bin_dir, signed_in=DEPLOYER, kubelogin_exit=1)
     env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    result = run("rbac_ready", bin_dir, env, stdin="apiVersion: v1\n")
     assert result.returncode == 1
     assert "kubelogin could not sign in to the cluster: AADSTS700082" in result.stderr
 
@@ -227,7 +219,7 @@ def test_rbac_wait_says_so_when_it_cannot_tell_who_kubelogin_is_and_still_waits(
     fake(bin_dir, "kubectl", f'if [ "$3" = config ]; then echo "{KUBELOGIN_ARGS}"; exit 0; fi\nexit 0')
     fake(bin_dir, "kubelogin", 'echo \'{"status": {"token": "opaque"}}\'')
     env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    result = run("rbac_ready", bin_dir, env, stdin="apiVersion: v1\n")
     assert result.returncode == 0, result.stderr
     assert (
         f"could not read which identity kubelogin signs in as; if this wait times out, check that it is {DEPLOYER}"
@@ -238,7 +230,7 @@ def test_rbac_wait_says_so_when_it_cannot_tell_who_kubelogin_is_and_still_waits(
 def test_rbac_wait_polls_when_kubelogin_signs_in_as_the_deployer(bin_dir: Path) -> None:
     fake_kube_tools(bin_dir, signed_in=DEPLOYER)
     env = {"NAMESPACE": "demo", "DEPLOYER_OBJECT_ID": DEPLOYER, "FIRST_DELAY_SECONDS": "0"}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    result = run("rbac_ready", bin_dir, env, stdin="apiVersion: v1\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "the deployer can create Jobs in namespace demo\n"
     assert result.stderr == "", "the identity was read and matched"
@@ -248,7 +240,7 @@ def test_rbac_wait_polls_when_kubelogin_signs_in_as_the_deployer(bin_dir: Path) 
 def test_rbac_wait_without_kube_tools_names_them(bin_dir: Path, missing: str) -> None:
     for tool in {"kubectl", "kubelogin"} - {missing}:
         fake(bin_dir, tool, "exit 0")
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, {"NAMESPACE": "demo"})
+    result = run("rbac_ready", bin_dir, {"NAMESPACE": "demo"})
     assert result.returncode == 127
     assert f"'{missing}'" in result.stderr
 
@@ -266,7 +258,7 @@ def test_rbac_wait_polls_until_the_grant_arrives(bin_dir: Path, tmp_path: Path) 
         'echo "W1124 warning: kubelogin cache" >&2\nif [ "$n" -lt 3 ]; then exit 1; fi\nexit 0',
     )
     env = {"NAMESPACE": "demo", "TIMEOUT_SECONDS": "60", "FIRST_DELAY_SECONDS": "0"}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env, stdin="apiVersion: v1\nkind: Config\n")
+    result = run("rbac_ready", bin_dir, env, stdin="apiVersion: v1\nkind: Config\n")
     assert result.returncode == 0, result.stderr
     assert count.read_text().strip() == "3"
     assert result.stderr.count("waiting for Azure RBAC to propagate") == 2
@@ -278,7 +270,7 @@ def test_rbac_wait_gives_up_with_a_diagnosis(bin_dir: Path) -> None:
     fake(bin_dir, "kubelogin", "exit 0")
     fake(bin_dir, "kubectl", 'echo "Error: forbidden" >&2; exit 1')
     env = {"NAMESPACE": "demo", "TIMEOUT_SECONDS": "0", "FIRST_DELAY_SECONDS": "0"}
-    result = run("wait-for-kubernetes-rbac.sh", bin_dir, env | {"ROLE_NAME": "Azure Kubernetes Service RBAC Admin"})
+    result = run("rbac_ready", bin_dir, env | {"ROLE_NAME": "Azure Kubernetes Service RBAC Admin"})
     assert result.returncode == 1
     assert "still cannot create Jobs in namespace demo: Error: forbidden" in result.stderr
     assert "Check the 'Azure Kubernetes Service RBAC Admin' assignment" in result.stderr
@@ -315,7 +307,7 @@ def test_kind_wait_polls_discovery_until_the_add_on_serves_the_kind(bin_dir: Pat
         f'if [ "$n" -lt 3 ]; then echo "{NOT_FOUND}" >&2; exit 1; fi\n'
         f"echo '{DISCOVERY}'",
     )
-    result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "60"}, stdin="apiVersion: v1\n")
+    result = run("kind_ready", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "60"}, stdin="apiVersion: v1\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "the API server serves secretproviderclasses in secrets-store.csi.x-k8s.io/v1\n"
     assert result.stderr.count("waiting: the API server still does not serve secretproviderclasses") == 2
@@ -327,7 +319,7 @@ def test_kind_wait_polls_discovery_until_the_add_on_serves_the_kind(bin_dir: Pat
 def test_kind_wait_does_not_take_a_subresource_or_another_kind_for_it(bin_dir: Path) -> None:
     other = DISCOVERY.replace('"secretproviderclasses"', '"secretproviderclasspodstatuses"')
     fake(bin_dir, "kubectl", f"echo '{other}'")
-    result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "0"})
+    result = run("kind_ready", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "0"})
     assert result.returncode == 1
 
 
@@ -337,7 +329,7 @@ def test_kind_wait_gives_up_with_the_hint(bin_dir: Path) -> None:
         "kubectl",
         'echo "Error from server (NotFound): the server could not find the requested resource" >&2; exit 1',
     )
-    result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "0"})
+    result = run("kind_ready", bin_dir, {**KIND_ENV, "TIMEOUT_SECONDS": "0"})
     assert result.returncode == 1
     first, hint = result.stderr.splitlines()
     assert first.startswith("error: after 0s the API server still does not serve secretproviderclasses")
@@ -356,7 +348,7 @@ def test_kind_wait_then_waits_until_the_deployer_may_create_the_kind(bin_dir: Pa
         f'n=$(cat {count}); n=$((n+1)); echo $n > {count}\nif [ "$n" -lt 3 ]; then exit 1; fi\nexit 0',
     )
     env = {**KIND_ENV, "NAMESPACE": "demo", "TIMEOUT_SECONDS": "60"}
-    result = run("wait-for-api-resource.sh", bin_dir, env, stdin="apiVersion: v1\n")
+    result = run("kind_ready", bin_dir, env, stdin="apiVersion: v1\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == (
         "the deployer can create secretproviderclasses.secrets-store.csi.x-k8s.io in namespace demo"
@@ -371,14 +363,14 @@ def test_kind_wait_then_waits_until_the_deployer_may_create_the_kind(bin_dir: Pa
 
 def test_kind_wait_gives_up_on_access_naming_the_role(bin_dir: Path) -> None:
     fake(bin_dir, "kubectl", f"case \"$*\" in *'get --raw'*) echo '{DISCOVERY}'; exit 0 ;; esac\nexit 1")
-    result = run("wait-for-api-resource.sh", bin_dir, {**KIND_ENV, "NAMESPACE": "demo", "TIMEOUT_SECONDS": "0"})
+    result = run("kind_ready", bin_dir, {**KIND_ENV, "NAMESPACE": "demo", "TIMEOUT_SECONDS": "0"})
     assert result.returncode == 1
     assert "the deployer still cannot create secretproviderclasses" in result.stderr
     assert "Azure Kubernetes Service RBAC Admin" in result.stderr
 
 
 def test_kind_wait_without_kubectl_names_it(bin_dir: Path) -> None:
-    result = run("wait-for-api-resource.sh", bin_dir, KIND_ENV)
+    result = run("kind_ready", bin_dir, KIND_ENV)
     assert result.returncode == 127
     assert "'kubectl'" in result.stderr
 
@@ -386,165 +378,130 @@ def test_kind_wait_without_kubectl_names_it(bin_dir: Path) -> None:
 def test_kind_wait_with_an_entra_kubeconfig_but_no_kubelogin_names_it(bin_dir: Path) -> None:
     fake(bin_dir, "kubectl", f"echo '{DISCOVERY}'")
     exec_user = "users:\n- name: u\n  user:\n    exec:\n      command: kubelogin\n"
-    result = run("wait-for-api-resource.sh", bin_dir, KIND_ENV, stdin=exec_user)
+    result = run("kind_ready", bin_dir, KIND_ENV, stdin=exec_user)
     assert result.returncode == 127
     assert "'kubelogin'" in result.stderr
     fake(bin_dir, "kubelogin", "exit 0")
-    assert run("wait-for-api-resource.sh", bin_dir, KIND_ENV, stdin=exec_user).returncode == 0
+    assert run("kind_ready", bin_dir, KIND_ENV, stdin=exec_user).returncode == 0
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """What deploy.sh reads, copied: a test may add a stack file without touching the checkout."""
-    copy = tmp_path / "project"
-    (copy / "scripts").mkdir(parents=True)
-    shutil.copy2(ROOT / "scripts" / "deploy.sh", copy / "scripts")
-    for path in [*ROOT.glob("Pulumi*.yaml"), ROOT / "requirements.txt"]:
-        shutil.copy2(path, copy)
-    return copy
+# --- No shell: what Windows without WSL needs (pulumi-command runs `cmd /C` there without an interpreter).
 
-
-def run_deploy(bin_dir: Path, args: list[str], project: Path) -> subprocess.CompletedProcess[str]:
-    for tool in ("dirname", "sort", "head"):
-        if not (bin_dir / tool).exists():
-            (bin_dir / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
-    return subprocess.run(
-        [shutil.which("bash") or "/bin/bash", str(project / "scripts" / "deploy.sh"), *args],
-        env={"PATH": str(bin_dir)},
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-
-
-LOCKED_SDK = pins(ROOT / "requirements.txt")["pulumi"]
-
-
-@pytest.fixture
-def calls(bin_dir: Path, tmp_path: Path) -> Path:
-    """Where the working fakes of every prerequisite record their calls (absent: none was called)."""
-    path = tmp_path / "calls"
-    deploy_tools(bin_dir, path)
-    return path
-
-
-def deploy_tools(bin_dir: Path, calls: Path, *, python: str = "3.11", pulumi: str = LOCKED_SDK) -> None:
-    """Fakes of every prerequisite that work, each recording its call."""
-    fake(bin_dir, "python3", f"echo {python}")
-    for tool in ("kubectl", "kubelogin", "az", "docker"):
-        fake(bin_dir, tool, f'echo "{tool} $*" >> {calls}; echo 27.3.1')
-    fake(bin_dir, "pulumi", f'if [ "$1" = version ]; then echo v{pulumi}; else echo "pulumi $*" >> {calls}; fi')
+PYTHON_FAKES = {
+    # az: `acr build` logs, `acr repository show` prints the digest, `acr login` the token.
+    "az": f"""import sys
+args = sys.argv[1:3]
+if args == ["acr", "build"]:
+    print("Run ID: ca1 was successful after 41s")
+elif args == ["acr", "repository"]:
+    print("{DIGEST}")
+elif args == ["acr", "login"]:
+    print("eyJ0eXAi.registry-token")""",
+    "docker": "pass",
+    "kubelogin": "pass",
+    # kubectl: discovery lists the kind; `auth can-i` answers yes (exit 0).
+    "kubectl": """import json, sys
+if "--raw" in sys.argv:
+    print(json.dumps({"resources": [{"name": "secretproviderclasses"}]}))""",
+}
 
 
 @pytest.mark.parametrize(
-    ("args", "stack", "up_args"),
-    [([], "dev", []), (["--yes"], "dev", ["--yes"]), (["prod", "--diff"], "prod", ["--diff"])],
-)
-def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
-    project: Path, calls: Path, bin_dir: Path, args: list[str], stack: str, up_args: list[str]
-) -> None:
-    result = run_deploy(bin_dir, args, project)
-    assert result.returncode == 0, result.stderr
-    assert [c for c in calls.read_text().splitlines() if c.startswith("pulumi")] == [
-        "pulumi install",
-        f"pulumi stack select --create {stack}",
-        " ".join(["pulumi up", "--stack", stack, "--refresh", *up_args]),
-    ]
-
-
-@pytest.mark.parametrize("args", [["--help"], ["-h"], ["prod", "--help"], ["--yes", "-h"]])
-def test_deploy_help_prints_usage_and_touches_nothing(
-    project: Path, calls: Path, bin_dir: Path, args: list[str]
-) -> None:
-    result = run_deploy(bin_dir, args, project)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: ./scripts/deploy.sh [STACK] [--new]")
-    assert not calls.exists()
-
-
-def test_deploy_refuses_a_stack_without_a_stack_file(project: Path, calls: Path, bin_dir: Path) -> None:
-    result = run_deploy(bin_dir, ["prdo", "--yes"], project)
-    assert result.returncode == 1
-    assert result.stderr == (
-        "deploy.sh: there is no Pulumi.prdo.yaml (stacks here: dev prod). Check the name, or create the stack "
-        "on Pulumi.yaml's defaults with: ./scripts/deploy.sh prdo --new\n"
-    )
-    assert not calls.exists()
-
-
-@pytest.mark.parametrize("args", [["-s", "prod"], ["--stack", "prod"], ["--yes", "--stack=prod"]])
-def test_deploy_refuses_a_stack_given_as_a_pulumi_option(
-    project: Path, calls: Path, bin_dir: Path, args: list[str]
-) -> None:
-    """Passed on to pulumi up, it would contradict the stack deploy.sh selected and checked."""
-    result = run_deploy(bin_dir, args, project)
-    assert result.returncode == 1
-    assert result.stderr.startswith("deploy.sh: name the stack as the first argument (./scripts/deploy.sh prod)")
-    assert not calls.exists()
-
-
-def test_deploy_refuses_new_without_a_stack_named_first(project: Path, calls: Path, bin_dir: Path) -> None:
-    result = run_deploy(bin_dir, ["--new", "staging"], project)
-    assert result.returncode != 0
-    assert "--new creates the stack named first: ./scripts/deploy.sh <stack> --new" in result.stderr
-    assert not calls.exists() or "pulumi up" not in calls.read_text()
-
-
-def test_deploy_creates_a_new_stack_when_asked_to(project: Path, calls: Path, bin_dir: Path) -> None:
-    result = run_deploy(bin_dir, ["staging", "--new", "--yes"], project)
-    assert result.returncode == 0, result.stderr
-    assert calls.read_text().splitlines()[-2:] == [
-        "pulumi stack select --create staging",
-        "pulumi up --stack staging --refresh --yes",
-    ]
-
-
-def test_deploy_names_each_missing_prerequisite_with_how_to_install_it(project: Path, bin_dir: Path) -> None:
-    result = run_deploy(bin_dir, [], project)
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        "deploy.sh: missing prerequisite python3; install: Python 3.11 or newer: https://www.python.org/downloads/ "
-        "or your package manager",
-        "deploy.sh: missing prerequisite pulumi; install: curl -fsSL https://get.pulumi.com | sh",
-        "deploy.sh: missing prerequisite az; install: https://learn.microsoft.com/cli/azure/install-azure-cli",
-        "deploy.sh: missing prerequisite kubectl; install: az aks install-cli",
-        "deploy.sh: missing prerequisite kubelogin; install: az aks install-cli",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("versions", "message"),
+    ("step", "env", "stdout"),
     [
-        ({"python": "3.10"}, "python3 is 3.10; the program needs 3.11 or newer"),
-        ({"pulumi": "3.200.0"}, f"the Pulumi CLI is 3.200.0; this project's SDK is {LOCKED_SDK}"),
+        ("acr_build", BUILD_ENV, f"{DIGEST}\n"),
+        ("acr_token", TOKEN_ENV, "eyJ0eXAi.registry-token\n"),
+        ("rbac_ready", {"NAMESPACE": "demo"}, "the deployer can create Jobs in namespace demo\n"),
+        ("kind_ready", KIND_ENV, "the API server serves secretproviderclasses in secrets-store.csi.x-k8s.io/v1\n"),
     ],
 )
-def test_deploy_refuses_too_old_a_python_or_pulumi_cli(
-    project: Path, bin_dir: Path, tmp_path: Path, versions: dict[str, str], message: str
+def test_each_step_runs_with_nothing_on_path_but_the_tools_it_calls(
+    tmp_path: Path, step: str, env: dict[str, str], stdout: str
 ) -> None:
-    calls = tmp_path / "calls"
-    deploy_tools(bin_dir, calls, **versions)
-    result = run_deploy(bin_dir, [], project)
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"deploy.sh: {message}")
-    assert not calls.exists()
+    """No sh, cat, mktemp, sed or base64: the fakes themselves are Python, as on a Windows PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, body in PYTHON_FAKES.items():
+        fake(bin_dir, tool, body, interpreter=sys.executable)
+    result = run(step, bin_dir, env, stdin="apiVersion: v1\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == stdout
 
 
-def test_deploy_checks_docker_only_for_the_docker_builder(project: Path, calls: Path, bin_dir: Path) -> None:
-    (bin_dir / "docker").unlink()
-    assert run_deploy(bin_dir, ["prod", "--new"], project).returncode == 0  # acr: no Docker needed
-    (project / "Pulumi.dockertest.yaml").write_text("config:\n  aks-workload-identity-keyvault:imageBuilder: docker\n")
-    missing = run_deploy(bin_dir, ["dockertest"], project)
-    fake(bin_dir, "docker", "echo 20.10.7")
-    old = run_deploy(bin_dir, ["dockertest"], project)
-    assert "missing prerequisite docker; install: Docker Engine with buildx" in missing.stderr
-    assert "Docker Engine is 20.10.7; the docker-build provider needs 23.0 or newer" in old.stderr
+def test_the_acr_build_update_only_reads_the_digest(bin_dir: Path, tmp_path: Path) -> None:
+    """The command changed, not the content (same tag): nothing is built, the pushed image's digest stays."""
+    calls = tmp_path / "az-calls"
+    fake(bin_dir, "az", FAKE_AZ)
+    result = run("acr_build", bin_dir, {**BUILD_ENV, "CALLS": str(calls)}, mode="digest")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{DIGEST}\n"
+    assert [call.split()[:3] for call in calls.read_text().splitlines()] == [["acr", "repository", "show"]]
 
 
-def test_deploy_shows_the_azure_cli_error(project: Path, calls: Path, bin_dir: Path) -> None:
-    fake(bin_dir, "az", "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1")
-    result = run_deploy(bin_dir, [], project)
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == "ERROR: Please run 'az login' to setup account."
-    assert "deploy.sh: the Azure CLI is not ready (its error is above): run 'az login'" in result.stderr
+@pytest.mark.parametrize("step", sorted(MODES))
+def test_a_step_refuses_a_mode_it_does_not_know(bin_dir: Path, step: str) -> None:
+    result = run(step, bin_dir, {}, mode="delete")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"usage: {step}.py ")
+
+
+def test_steps_import_only_the_standard_library() -> None:
+    """The interpreter is the program's, but a step must not depend on which packages it has."""
+    siblings = {path.stem for path in STEPS.glob("*.py")}
+    for path in STEPS.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top in siblings or top == "__future__", (path.name, name)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"imageBuilder": "acr"}, {"imageBuilder": "docker"}, {"secretDelivery": "csi", "csiRotationPollInterval": "5m"}],
+    ids=["acr", "docker", "csi"],
+)
+def test_no_command_of_the_program_runs_a_shell(config: dict[str, str]) -> None:
+    """Every local command names its interpreter, the program's own Python, and a step with its mode."""
+    commands = evaluate(config).of_type(t.COMMAND)
+    assert commands
+    for command in commands:
+        python, step = command.inputs["interpreter"]
+        assert (PROGRAM_DIR / python).samefile(sys.executable), command.name
+        assert step.startswith("steps/")
+        assert command.inputs["create"] == MODES[Path(step).stem], command.name
+
+
+def test_the_interpreter_is_the_virtualenv_python_relative_to_the_program_and_not_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for every deployer who uses the project's virtualenv; its symlink kept, since the target
+    would run without the virtualenv and differs between machines."""
+    venv_python = paths.PROJECT_ROOT / ".venv" / "bin" / "python"
+    monkeypatch.chdir(PROGRAM_DIR)
+    monkeypatch.setattr(sys, "executable", str(venv_python))
+    assert paths.python() == "../.venv/bin/python"
+    outside = tmp_path / "python3"
+    outside.symlink_to(sys.base_prefix + "/bin/python3")
+    monkeypatch.setattr(sys, "executable", str(outside))
+    assert paths.python() == str(outside)
+
+
+def test_a_deployed_stack_updates_its_commands_in_place_and_keeps_its_image_and_jobs() -> None:
+    """The state an `up` at 354a22b (shell scripts) left. The commands change their command, not their
+    triggers: an update, not a replacement (pulumi-command replaces on `triggers` only). The preview keeps
+    the build's digest; the up re-reads it (`update: digest`) and builds nothing; no Job runs again."""
+    before = load(STATES / "dev-at-354a22b.json")
+    preview = evaluate(prior=before, preview=True)
+    assert preview.changes(before) == {
+        "app-image-acr-build": "update: create, interpreter, update",
+        "namespace-workload-identity-demo-rbac-ready": "update: create, interpreter",
+        "demo-secret-provider-class-kind-ready": "update: create, interpreter",
+    }
+    after = evaluate(prior=before)
+    build = after.named("app-image-acr-build")
+    assert build.outputs["stdout"] == before.named("app-image-acr-build").outputs["stdout"]
+    assert {j.name: j.step for j in after.of_type(t.JOB)} == {j.name: "same" for j in before.of_type(t.JOB)}
+    assert evaluate(prior=after).changes(after) == {}
