@@ -10,7 +10,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
-from workload_id import naming
+from workload_id import history, naming
 from workload_id.cluster import AksCluster
 from workload_id.config import load_config
 from workload_id.csi import SecretProviderClass
@@ -27,10 +27,14 @@ config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
 client = authorization.get_client_config()
 
+secret_names = [secret.name for secret in config.secrets]
+secret_history = history.SecretHistory.from_outputs(history.last_outputs())
+
 tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
+resource_group_name = naming.resource_group_name(config.name_prefix, stack)
 group = resources.ResourceGroup(
     "resource-group",
-    resource_group_name=naming.resource_group_name(config.name_prefix, stack),
+    resource_group_name=resource_group_name,
     location=config.location,
     tags=tags,
 )
@@ -70,6 +74,7 @@ store = SecretStore(
     tenant_id=client.tenant_id,
     # With the vault firewall closed, the Job's pods still need in: allow the cluster's egress IPs.
     allowed_ips=cluster.egress_ips() if config.key_vault_network_default_action == "Deny" else [],
+    adopt=secret_history.adoptions(secret_names, client.subscription_id, resource_group_name),
 )
 # Every distinct namespace a managed namespace, with the deployer's role on it; the first one takes over
 # the namespace of a stack that had one workload.
@@ -166,7 +171,8 @@ pulumi.export("resourceGroupName", group.name)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
 pulumi.export("keyVaultUri", store.vault_uri)
-pulumi.export("secretNames", [secret.name for secret in config.secrets])
+pulumi.export("secretNames", secret_names)
+pulumi.export(history.RETIRED_SECRETS, secret_history.retired_after(secret_names))
 pulumi.export("registryName", registry.name)
 pulumi.export("image", image.ref)
 # Per workload: the identity its pods become, where they run and the Jobs that proved its reads.

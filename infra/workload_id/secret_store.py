@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -44,10 +44,12 @@ class SecretStore(pulumi.ComponentResource):
         vault_name: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
         allowed_ips: pulumi.Input[Sequence[str]] = (),
+        adopt: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """allowed_ips: addresses let through the firewall besides the configured ranges
-        (the cluster's egress IPs when the default action is Deny)."""
+        (the cluster's egress IPs when the default action is Deny). adopt: secret name -> the ARM id of
+        the secret the vault kept from an earlier `up` (workload_id/history.py), imported, not created."""
         super().__init__("workloadid:azure:SecretStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -102,6 +104,7 @@ class SecretStore(pulumi.ComponentResource):
                 vault=self.vault,
                 parent=self,
                 old_prefix=name if index == 0 else None,
+                import_id=(adopt or {}).get(spec.name),
             )
             for index, spec in enumerate(config.secrets)
         }
@@ -127,6 +130,7 @@ class StoredSecret:
         vault: keyvault.Vault,
         parent: pulumi.Resource,
         old_prefix: str | None,
+        import_id: str | None = None,
     ) -> None:
         self._spec = spec
 
@@ -169,7 +173,8 @@ class StoredSecret:
             # ARM cannot delete a secret: azure-native deletes it through the vault's data plane,
             # which the deployer may not use (no data role; prod's firewall). So Pulumi never deletes
             # it: on destroy it goes with the vault, and a renamed secret's old one stays in the vault.
-            opts=opts("secret", additional_secret_outputs=["properties"], retain_on_delete=True),
+            # A name that comes back finds its old secret: adopted, then updated to this value (a new version).
+            opts=opts("secret", additional_secret_outputs=["properties"], retain_on_delete=True, import_=import_id),
         )
         self.id = self.secret.id
         self.name = self.secret.name

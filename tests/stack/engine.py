@@ -22,6 +22,15 @@ does, against the state a previous `up` left (`prior`):
   (provider.go, Create, `req.GetPreview()`);
 - outside a preview: the provider's real answer (the model), recorded in the live world.
 
+A create the program declares for an Azure resource that already exists fails, as azure-native checks
+first (provider/pkg/provider/provider.go, defaultCreate / customCreate: "cannot create already existing
+resource"); a preview does not check. A registration with `import` (and no prior state under it, or one
+imported from another id) is an *import*: the live resource is read, then diffed with the program's inputs
+like any update (step_generator.go: isImport, continueStepsFromImport); reading a missing one fails.
+
+The engine's builtin invoke `pulumi:pulumi:readStackOutputs` answers with the prior `up`'s exports
+(pkg/resource/deploy/builtins.go, readStackReference: the stack's last checkpoint, also in a preview).
+
 Invokes follow the engine's gate: one whose arguments depend on a resource that has no id
 yet (pending creation) returns unknown (pkg/resource/deploy/source_eval.go, Invoke:
 "has pending dependencies, returning unknown"); the mock monitor leaves INVOKE_DEPENDS_ON
@@ -44,7 +53,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from tests.stack import azure_model
 
-SAME, UPDATE, REPLACE, CREATE = "same", "update", "replace", "create"
+SAME, UPDATE, REPLACE, CREATE, IMPORT = "same", "update", "replace", "create", "import"
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+ROLE = "azure-native:authorization:RoleAssignment"
 COMMAND = "command:local:Command"
 
 # Input properties (dotted paths, wire names) whose change the provider cannot apply in place: its Diff
@@ -200,10 +211,17 @@ class Decision:
 class EngineMocks(pulumi.runtime.Mocks):
     """Decides each step against the prior state and answers invokes from the live world."""
 
-    def __init__(self, world: azure_model.World, prior: Mapping[str, Any], preview: bool) -> None:
+    def __init__(
+        self,
+        world: azure_model.World,
+        prior: Mapping[str, Any],
+        preview: bool,
+        stack_outputs: Mapping[str, Any] | None = None,
+    ) -> None:
         self.world = world
         self.prior = prior  # urn -> Registered of the previous up
         self.preview = preview
+        self.stack_outputs = dict(stack_outputs or {})  # what the previous up exported
 
     def decide(
         self,
@@ -214,8 +232,11 @@ class EngineMocks(pulumi.runtime.Mocks):
         secret_outputs: list[str],
         ignored: list[str],
         replace_on_changes: Sequence[str] = (),
+        import_id: str = "",
     ) -> Decision:
         old = self.prior.get(prior_urn)
+        if import_id and (old is None or old.id != import_id):
+            return self._imported(typ, name, inputs, secret_outputs, import_id)
         if old is not None:
             inputs = ignore_changes(inputs, old.raw_inputs, ignored)
         plain = unwrap(inputs)
@@ -227,6 +248,10 @@ class EngineMocks(pulumi.runtime.Mocks):
             # (pkg/resource/deploy/step.go, ReplaceStep; the provider's Create with preview).
             old = None
         rid, modelled, extra = azure_model.model(typ, name, known(plain), self.world.now)
+        # A role assignment's name is a GUID azure-native draws at its first Check, so a create never finds one
+        # that exists (the model's stand-in id is derived, not drawn).
+        if old is None and not replacing and not self.preview and typ.startswith("azure-native:") and typ != ROLE:
+            self._refuse_existing(rid)
         if self.preview and old is not None and typ == COMMAND:
             # pulumi-command's Update runs nothing in a preview and returns the new inputs with the old
             # stdout and stderr (provider/pkg/provider/local/commandController.go, Update: "If in preview,
@@ -248,11 +273,36 @@ class EngineMocks(pulumi.runtime.Mocks):
             return Decision(REPLACE if replacing else CREATE, "" if self.preview else rid, inputs, outputs)
         return Decision(UPDATE, old.id, inputs, outputs)
 
+    def _refuse_existing(self, rid: str) -> None:
+        try:
+            self.world.get(rid)
+        except azure_model.ResourceNotFound:
+            return
+        raise ResourceExists(f"cannot create already existing resource '{rid}'")
+
+    def _imported(
+        self, typ: str, name: str, inputs: dict[str, Any], secret_outputs: list[str], import_id: str
+    ) -> Decision:
+        """Read the live resource (a missing one fails the import), then update it to the program's inputs."""
+        self.world.get(import_id)
+        _, modelled, _ = azure_model.model(typ, name, known(unwrap(inputs)), self.world.now)
+        outputs = preview_outputs(modelled, inputs) if self.preview else modelled
+        if not self.preview:
+            self.world.objects[import_id] = {"id": import_id, **modelled}
+        outputs |= {k: _secret(unwrap(outputs[k])) for k in secret_outputs if k in outputs}
+        return Decision(IMPORT, import_id, inputs, outputs)
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         raise AssertionError("EngineMonitor decides registrations itself")
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == READ_STACK_OUTPUTS:
+            return {"name": args.args["name"], "outputs": self.stack_outputs, "secretOutputNames": []}, []
         return self.world.call(args.token, unwrap(dict(args.args))), []
+
+
+class ResourceExists(Exception):
+    """azure-native's answer to a create of a resource that exists."""
 
 
 class EngineMonitor(pulumi_mocks.MockMonitor):
@@ -279,7 +329,14 @@ class EngineMonitor(pulumi_mocks.MockMonitor):
         if prior_urn != urn:
             self.aliased_from[urn] = prior_urn
         decision = self.engine.decide(
-            prior_urn, request.type, request.name, inputs, secret_outputs, ignored, list(request.replaceOnChanges)
+            prior_urn,
+            request.type,
+            request.name,
+            inputs,
+            secret_outputs,
+            ignored,
+            list(request.replaceOnChanges),
+            request.importId,
         )
         self.decisions[urn] = decision
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, decision.id, decision.outputs)

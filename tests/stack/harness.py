@@ -42,7 +42,7 @@ from tests.stack.azure_model import (
     exec_kubeconfig,
     stable_uuid,
 )
-from tests.stack.engine import REPLACE, SAME, EngineMocks, EngineMonitor, changed_paths, diff_baseline, unwrap
+from tests.stack.engine import IMPORT, REPLACE, SAME, EngineMocks, EngineMonitor, changed_paths, diff_baseline, unwrap
 from tests.stack.memo import MEMO, Cut, FrozenDict, digest, freeze
 from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS, PROGRAM_DIR, PROJECT, ROOT, cli_config, shipped_config
 
@@ -174,7 +174,9 @@ class Evaluation:
         shown: dict[str, str] = {}
         for resource in self.resources:
             old = prior.by_urn.get(resource.urn) or prior.by_urn.get(resource.aliased_from)
-            if old is None:
+            if resource.step == IMPORT:
+                shown[resource.name] = "import"
+            elif old is None:
                 shown[resource.name] = "create"
             elif resource.step != SAME:
                 keys = sorted({path.split(".")[0] for path in changed_paths(diff_baseline(old), resource.inputs)})
@@ -292,7 +294,9 @@ def _run_program(
     pulumi.runtime.set_all_config(all_config, secret_keys)
 
     world = prior.world.copy(client_object_id=client) if prior else World().copy(client_object_id=client)
-    monitor = RecordingMonitor(EngineMocks(world, prior.by_urn if prior else {}, preview))
+    monitor = RecordingMonitor(
+        EngineMocks(world, prior.by_urn if prior else {}, preview, dict(prior.exports) if prior else None)
+    )
     pulumi.runtime.settings.reset_options()
     pulumi.runtime.set_mocks(monitor.engine, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
 

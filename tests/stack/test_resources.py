@@ -370,6 +370,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
         "oidcIssuerUrl",
         "keyVaultUri",
         "secretNames",
+        "retiredSecretNames",
         "registryName",
         "image",
         "workloads",
@@ -381,6 +382,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
     assert dev.secret_exports == {"kubeconfig"}
     identity = dev.one(t.IDENTITY)
     assert dev.exports["secretNames"] == ["demo-secret"]
+    assert dev.exports["retiredSecretNames"] == []  # none left behind yet (test_lifecycle_rename.py)
     assert dev.exports["workloads"] == {
         "demo": {
             # What the troubleshooting commands take: `az identity show -n`, `az role assignment list --assignee`.
