@@ -10,7 +10,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
-from workload_id import history, naming
+from workload_id import adopt, history, naming
 from workload_id.cluster import AksCluster
 from workload_id.config import load_config
 from workload_id.csi import SecretProviderClass
@@ -25,6 +25,7 @@ from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
+adopt.register(adopt.requested(stack))
 client = authorization.get_client_config()
 
 secret_names = [secret.name for secret in config.secrets]

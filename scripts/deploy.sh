@@ -6,14 +6,17 @@ cd "$(dirname "$0")/.."
 
 usage() {
   cat <<'EOF'
-usage: ./scripts/deploy.sh [STACK] [--new] [PULUMI UP OPTIONS...]
+usage: ./scripts/deploy.sh [STACK] [--new] [--recover] [PULUMI UP OPTIONS...]
 
 Checks the prerequisites, then runs: pulumi install, pulumi stack select --create STACK,
-pulumi up --stack STACK --refresh [PULUMI UP OPTIONS...].
+pulumi up --stack STACK --refresh [PULUMI UP OPTIONS...]. It stops before `up` when an
+interrupted update left pending operations, and says what each one is.
 
   STACK        a stack with a Pulumi.STACK.yaml in this directory (default: dev)
   --new        deploy STACK although it has no Pulumi.STACK.yaml: a new stack on
                Pulumi.yaml's defaults (without it a mistyped name stops here)
+  --recover    resolve those pending operations first: adopt what the interrupted
+               update created, drop the rest (pulumi refresh --clear-pending-creates)
   -h, --help   print this and do nothing else
 
 examples:
@@ -47,10 +50,12 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then # a first argument that is not an o
   shift
 fi
 new=false
+recover=false
 up_args=()
 for arg in "$@"; do
   case $arg in
     --new) new=true ;;
+    --recover) recover=true ;;
     -s | --stack | --stack=*) fail "name the stack as the first argument (./scripts/deploy.sh prod), not with $arg" ;;
     *) up_args+=("$arg") ;;
   esac
@@ -108,6 +113,23 @@ fi
 
 pulumi install                        # creates .venv and installs infra/requirements.txt (the program directory's)
 pulumi stack select --create "$stack" # prompts for a passphrase unless PULUMI_CONFIG_PASSPHRASE is set
+
+# An interrupted update leaves pending operations, and `up` only warns about them: a resource it
+# created but never recorded would be created again, and Azure refuses ("already exists").
+adopt_file=$(mktemp)
+trap 'rm -f "$adopt_file"' EXIT
+pending=0
+pulumi stack export --stack "$stack" | python3 scripts/recover.py --stack "$stack" --adopt-file "$adopt_file" || pending=$?
+case $pending in
+  0) ;;
+  3)
+    [ "$recover" = true ] || exit 1 # the report above ends with the command that recovers
+    pulumi refresh --stack "$stack" --clear-pending-creates --yes
+    WORKLOAD_ID_ADOPT=$(cat "$adopt_file")
+    export WORKLOAD_ID_ADOPT # read by infra/workload_id/adopt.py: import, not create, what exists
+    ;;
+  *) exit 1 ;;
+esac
 # --refresh: the Job runs again once Kubernetes has removed it, and the state holds what runs
 # now (with kubernetesVersion empty, the version AKS upgraded to, which an update sends back).
 # ${up_args[@]+...}: with no options, bash 3.2 (macOS) under set -u calls an empty array unbound.

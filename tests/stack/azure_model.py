@@ -326,12 +326,16 @@ class World:
     now: datetime = DEPLOYED_AT
     # Who runs the program: the principal azure-native signs in as (getClientConfig's objectId).
     client_object_id: str = DEPLOYER_OBJECT_ID
+    # The Kubernetes objects the cluster holds, by "<type token> <namespace>/<name>".
+    cluster_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def copy(self, later: timedelta = timedelta(), client_object_id: str | None = None) -> World:
-        return World(dict(self.objects), self.now + later, client_object_id or self.client_object_id)
+        return World(
+            dict(self.objects), self.now + later, client_object_id or self.client_object_id, dict(self.cluster_objects)
+        )
 
     def frozen(self) -> World:
-        return World(freeze(self.objects), self.now, self.client_object_id)
+        return World(freeze(self.objects), self.now, self.client_object_id, freeze(self.cluster_objects))
 
     def get(self, rid: str) -> dict[str, Any]:
         found = {k.lower(): v for k, v in self.objects.items()}.get(rid.lower())  # ARM ids are case-insensitive

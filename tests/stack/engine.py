@@ -24,9 +24,13 @@ does, against the state a previous `up` left (`prior`):
 
 A create the program declares for an Azure resource that already exists fails, as azure-native checks
 first (provider/pkg/provider/provider.go, defaultCreate / customCreate: "cannot create already existing
-resource"); a preview does not check. A registration with `import` (and no prior state under it, or one
-imported from another id) is an *import*: the live resource is read, then diffed with the program's inputs
-like any update (step_generator.go: isImport, continueStepsFromImport); reading a missing one fails.
+resource"); a preview does not check. So does a Kubernetes object's, unless its provider has
+`upsertExistingObjects` (pulumi-kubernetes >= v4.29 provider/pkg/await/await.go, Creation: a client-side
+create, AlreadyExists; with the option, a server-side apply over the object).
+
+A registration with `import` (and no prior state under it, or one imported from another id) is an
+*import*: the live resource is read, then diffed with the program's inputs like any update
+(step_generator.go: isImport, continueStepsFromImport); reading a missing one fails.
 
 The engine's builtin invoke `pulumi:pulumi:readStackOutputs` answers with the prior `up`'s exports
 (pkg/resource/deploy/builtins.go, readStackReference: the stack's last checkpoint, also in a preview).
@@ -56,6 +60,7 @@ from tests.stack import azure_model
 SAME, UPDATE, REPLACE, CREATE, IMPORT = "same", "update", "replace", "create", "import"
 READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 ROLE = "azure-native:authorization:RoleAssignment"
+JOB = "kubernetes:batch/v1:Job"
 COMMAND = "command:local:Command"
 
 # Input properties (dotted paths, wire names) whose change the provider cannot apply in place: its Diff
@@ -233,6 +238,7 @@ class EngineMocks(pulumi.runtime.Mocks):
         ignored: list[str],
         replace_on_changes: Sequence[str] = (),
         import_id: str = "",
+        upsert: bool = False,
     ) -> Decision:
         old = self.prior.get(prior_urn)
         if import_id and (old is None or old.id != import_id):
@@ -240,9 +246,12 @@ class EngineMocks(pulumi.runtime.Mocks):
         if old is not None:
             inputs = ignore_changes(inputs, old.raw_inputs, ignored)
         plain = unwrap(inputs)
-        if old is not None and not has_unknowns(plain) and plain == diff_baseline(old):
+        unready = old is not None and self._unready_job(typ, plain, old.id)
+        if old is not None and not has_unknowns(plain) and plain == diff_baseline(old) and not unready:
             return Decision(SAME, old.id, inputs, old.raw_outputs)
-        replacing = old is not None and replaces(typ, changed_paths(diff_baseline(old), plain), replace_on_changes)
+        replacing = unready or (
+            old is not None and replaces(typ, changed_paths(diff_baseline(old), plain), replace_on_changes)
+        )
         if replacing:
             # A replacement creates the new resource (the old one goes at the end): no id in a preview
             # (pkg/resource/deploy/step.go, ReplaceStep; the provider's Create with preview).
@@ -250,8 +259,14 @@ class EngineMocks(pulumi.runtime.Mocks):
         rid, modelled, extra = azure_model.model(typ, name, known(plain), self.world.now)
         # A role assignment's name is a GUID azure-native draws at its first Check, so a create never finds one
         # that exists (the model's stand-in id is derived, not drawn).
-        if old is None and not replacing and not self.preview and typ.startswith("azure-native:") and typ != ROLE:
+        creating = old is None and not replacing and not self.preview
+        if creating and typ.startswith("azure-native:") and typ != ROLE:
             self._refuse_existing(rid)
+        if not self.preview and typ.startswith("kubernetes:"):
+            key = f"{typ} {rid}"
+            if creating and key in self.world.cluster_objects and not upsert:
+                raise ResourceExists(f'{typ.split(":")[-1]} "{rid}" already exists (AlreadyExists)')
+            self.world.cluster_objects[key] = modelled
         if self.preview and old is not None and typ == COMMAND:
             # pulumi-command's Update runs nothing in a preview and returns the new inputs with the old
             # stdout and stderr (provider/pkg/provider/local/commandController.go, Update: "If in preview,
@@ -273,6 +288,15 @@ class EngineMocks(pulumi.runtime.Mocks):
             return Decision(REPLACE if replacing else CREATE, "" if self.preview else rid, inputs, outputs)
         return Decision(UPDATE, old.id, inputs, outputs)
 
+    def _unready_job(self, typ: str, plain: dict[str, Any], rid: str) -> bool:
+        """pulumi-kubernetes replaces a Job annotated `pulumi.com/replaceUnready` that has not completed
+        (provider/pkg/provider/provider.go, Diff: ReplaceUnready, checkjob Ready on the live object)."""
+        annotations = (plain.get("metadata") or {}).get("annotations") or {}
+        if typ != JOB or annotations.get("pulumi.com/replaceUnready") != "true":
+            return False
+        live = self.world.cluster_objects.get(f"{typ} {rid}") or {}
+        return bool((live.get("status") or {}).get("failed"))
+
     def _refuse_existing(self, rid: str) -> None:
         try:
             self.world.get(rid)
@@ -284,8 +308,10 @@ class EngineMocks(pulumi.runtime.Mocks):
         self, typ: str, name: str, inputs: dict[str, Any], secret_outputs: list[str], import_id: str
     ) -> Decision:
         """Read the live resource (a missing one fails the import), then update it to the program's inputs."""
-        self.world.get(import_id)
+        live = {k: v for k, v in self.world.get(import_id).items() if k != "id"}
         _, modelled, _ = azure_model.model(typ, name, known(unwrap(inputs)), self.world.now)
+        # What the service assigned stays (a client id, a principal id); the update sets the program's inputs.
+        modelled = {**live, **modelled}
         outputs = preview_outputs(modelled, inputs) if self.preview else modelled
         if not self.preview:
             self.world.objects[import_id] = {"id": import_id, **modelled}
@@ -337,11 +363,17 @@ class EngineMonitor(pulumi_mocks.MockMonitor):
             ignored,
             list(request.replaceOnChanges),
             request.importId,
+            self._upserts(request.provider),
         )
         self.decisions[urn] = decision
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, decision.id, decision.outputs)
         state = _sync_await(rpc.serialize_properties(decision.outputs, {}))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=decision.id, object=state)
+
+    def _upserts(self, provider_ref: str) -> bool:
+        """Whether the resource's provider (`<urn>::<id>`) applies over an object that exists."""
+        provider = self.decisions.get(provider_ref.rsplit("::", 1)[0])
+        return provider is not None and unwrap(provider.inputs).get("upsertExistingObjects") in (True, "true")
 
     def aliases(self, request: Any) -> list[str]:
         """The old URNs a registration may match, as the engine generates them from the SDK's alias specs

@@ -117,7 +117,12 @@ class Evaluation:
         """The state's content: what a later evaluation against it as `prior` depends on."""
         world = self.world
         return digest(
-            [dataclasses.asdict(r) for r in self.resources], world.objects, str(world.now), world.client_object_id
+            [dataclasses.asdict(r) for r in self.resources],
+            world.objects,
+            world.cluster_objects,
+            str(world.now),
+            world.client_object_id,
+            self.exports,  # what the next run reads back (pulumi:pulumi:readStackOutputs)
         )
 
     def of_type(self, typ: str) -> list[Registered]:
@@ -250,13 +255,15 @@ def evaluate(
     cut: Cut | None = None,
     fresh: bool = False,
     client: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Run the program once, as `pulumi up` (or `pulumi preview`) would, and return what it declared.
 
     `config` overrides the stack file (Pulumi.<stack>.yaml) for this run, as `pulumi config set`
     would; values are given as on the command line (strings, or JSON-able lists/bools/ints). `cut`
     patches the program for this run only (tests/stack/memo.py). `client`: the object id of who runs it
-    (default: the prior run's, else DEPLOYER_OBJECT_ID).
+    (default: the prior run's, else DEPLOYER_OBJECT_ID). `environ`: variables the CLI's environment adds for
+    this run (the program inherits them).
 
     Each distinct run happens once per process and its result is shared, read-only
     (tests/stack/memo.py). `fresh` runs it again for real: for the checks that two runs agree, and
@@ -265,7 +272,8 @@ def evaluate(
     all_config, secret_keys = cli_config(shipped_config(stack) | dict(config or {}), secrets)
 
     def run() -> Evaluation:
-        return _run_program(all_config, secret_keys, stack, program_dir, prior, preview, client)
+        with mock.patch.dict(os.environ, dict(environ or {})):
+            return _run_program(all_config, secret_keys, stack, program_dir, prior, preview, client)
 
     if fresh or program_dir != PROGRAM_DIR:
         return MEMO.run_once(cut, run)
@@ -278,6 +286,7 @@ def evaluate(
         prior.digest if prior else None,
         cut.name if cut else None,
         client,
+        json.dumps(dict(environ or {}), sort_keys=True),
     )
     return MEMO.evaluation(key, cut, run)
 

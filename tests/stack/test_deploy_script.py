@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from tests.fakes.tools import bin_dir_with_basics, fake
-from tests.stack.harness import ROOT
+from tests.stack.faults import Interrupted, interrupted_while_creating
+from tests.stack.harness import ROOT, evaluate
 from tests.test_locks import pins
 
 
@@ -23,19 +28,23 @@ def project(tmp_path: Path) -> Path:
     """What deploy.sh reads, copied: a test may add a stack file without touching the checkout."""
     copy = tmp_path / "project"
     (copy / "scripts").mkdir(parents=True)
-    shutil.copy2(ROOT / "scripts" / "deploy.sh", copy / "scripts")
+    for script in ("deploy.sh", "recover.py"):
+        shutil.copy2(ROOT / "scripts" / script, copy / "scripts")
     for path in [*ROOT.glob("Pulumi*.yaml"), ROOT / "requirements.txt"]:
         shutil.copy2(path, copy)
     return copy
 
 
-def run_deploy(bin_dir: Path, args: list[str], project: Path) -> subprocess.CompletedProcess[str]:
+def run_deploy(
+    bin_dir: Path, args: list[str], project: Path, passed: tuple[str, ...] | list[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """deploy.sh with a PATH of bin_dir only, and of this process's environment only the `passed` names."""
     for tool in ("dirname", "sort", "head"):
         if not (bin_dir / tool).exists():
             (bin_dir / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
     return subprocess.run(
         [shutil.which("bash") or "/bin/bash", str(project / "scripts" / "deploy.sh"), *args],
-        env={"PATH": str(bin_dir)},
+        env={"PATH": str(bin_dir), **{k: os.environ[k] for k in passed if k in os.environ}},
         capture_output=True,
         text=True,
         timeout=30,
@@ -74,6 +83,7 @@ def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
     assert [c for c in calls.read_text().splitlines() if c.startswith("pulumi")] == [
         "pulumi install",
         f"pulumi stack select --create {stack}",
+        f"pulumi stack export --stack {stack}",  # pending operations? (test_deploy_stops_at_pending_operations)
         " ".join(["pulumi up", "--stack", stack, "--refresh", *up_args]),
     ]
 
@@ -119,8 +129,9 @@ def test_deploy_refuses_new_without_a_stack_named_first(project: Path, calls: Pa
 def test_deploy_creates_a_new_stack_when_asked_to(project: Path, calls: Path, bin_dir: Path) -> None:
     result = run_deploy(bin_dir, ["staging", "--new", "--yes"], project)
     assert result.returncode == 0, result.stderr
-    assert calls.read_text().splitlines()[-2:] == [
+    assert calls.read_text().splitlines()[-3:] == [
         "pulumi stack select --create staging",
+        "pulumi stack export --stack staging",
         "pulumi up --stack staging --refresh --yes",
     ]
 
@@ -173,3 +184,78 @@ def test_deploy_shows_the_azure_cli_error(project: Path, calls: Path, bin_dir: P
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == "ERROR: Please run 'az login' to setup account."
     assert "deploy.sh: the Azure CLI is not ready (its error is above): run 'az login'" in result.stderr
+
+
+# --- An interrupted update: pending operations, shown and recovered.
+
+FAKE_AZ = """import os, sys
+args = sys.argv[1:]
+if args[:2] == ["account", "show"]:
+    sys.exit(0)
+if args[:1] == ["rest"]:
+    rid = args[args.index("--url") + 1].split("?")[0]
+    if os.environ.get("AZ_LOGIN_EXPIRED"):
+        print("AADSTS700082: The refresh token has expired due to inactivity.", file=sys.stderr)
+        sys.exit(1)
+    if rid in open(os.environ["ARM_IDS"]).read().split():
+        sys.exit(0)
+    print('Not Found({"error":{"code":"ResourceNotFound"}})', file=sys.stderr)
+    sys.exit(3)
+"""
+
+
+@pytest.fixture
+def interrupted(bin_dir: Path, calls: Path, tmp_path: Path) -> Interrupted:
+    """dev's first up, killed while AKS created the cluster; the real python3, az answering ARM GETs."""
+    state = interrupted_while_creating(evaluate(), "cluster")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(state.export()))
+    (tmp_path / "arm-ids").write_text("\n".join(state.state.world.objects))
+    (bin_dir / "python3").unlink()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    fake(bin_dir, "az", FAKE_AZ, interpreter=sys.executable)
+    fake(
+        bin_dir,
+        "pulumi",
+        f'case "$1 $2" in version*) echo v{LOCKED_SDK} ;; "stack export") cat {export} ;; esac\n'
+        f'echo "pulumi $* WORKLOAD_ID_ADOPT=${{WORKLOAD_ID_ADOPT:-}}" >> {calls}',
+    )
+    return state
+
+
+def run_with(bin_dir: Path, args: list[str], project: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    with mock.patch.dict(os.environ, env):
+        return run_deploy(bin_dir, args, project, passed=["ARM_IDS", "AZ_LOGIN_EXPIRED"])
+
+
+def test_deploy_stops_at_pending_operations_and_says_how_to_recover(
+    project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
+) -> None:
+    result = run_with(bin_dir, ["--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
+    assert result.returncode == 1
+    cluster = interrupted.pending
+    assert f"{cluster.urn} (interrupted while creating): exists in Azure: adopted as {cluster.id}" in result.stderr
+    assert "Recover, then deploy, with one command: ./scripts/deploy.sh dev --recover" in result.stderr
+    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi refresh"))]
+
+
+def test_deploy_recover_clears_the_pending_create_and_adopts_what_exists(
+    project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
+) -> None:
+    result = run_with(bin_dir, ["--recover", "--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
+    assert result.returncode == 0, result.stderr
+    adopt = json.dumps({interrupted.pending.urn: interrupted.pending.id})
+    assert calls.read_text().splitlines()[-2:] == [
+        "pulumi refresh --stack dev --clear-pending-creates --yes WORKLOAD_ID_ADOPT=",
+        f"pulumi up --stack dev --refresh --yes WORKLOAD_ID_ADOPT={adopt}",
+    ]
+
+
+def test_deploy_does_not_guess_when_azure_cannot_be_asked(
+    project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
+) -> None:
+    result = run_with(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_LOGIN_EXPIRED="1")
+    assert result.returncode == 1
+    assert f"could not tell whether {interrupted.pending.id} exists: AADSTS700082" in result.stderr
+    assert "Sign in (az login) and run again." in result.stderr
+    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi refresh"))]

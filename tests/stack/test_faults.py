@@ -1,0 +1,238 @@
+"""An `up` interrupted while creating each kind of resource, recovered with one command, under the engine
+emulation: the state it leaves (tests/stack/faults.py), what a plain next `up` does, what
+`scripts/recover.py` finds with the Azure CLI, and the `up` it leads to (`deploy.sh --recover`: clear the
+pending create, adopt what exists through WORKLOAD_ID_ADOPT), then a second `up` that changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi_kubernetes as k8s
+import pytest
+
+from tests.fakes.tools import fake
+from tests.stack import constants as t
+from tests.stack.cuts import tamper
+from tests.stack.destroy import Destroy
+from tests.stack.engine import IMPORT
+from tests.stack.faults import Interrupted, interrupted_while_creating
+from tests.stack.harness import ROOT, Evaluation, EvaluationFailed, Registered, evaluate
+from tests.stack.memo import Cut, freeze
+from tests.stack.refresh import refreshed
+from tests.stack.test_config import assert_printed_as_one_line
+from tests.stack.test_lifecycle_destroy import DOCUMENTED_DEPLOYER
+
+RECOVER = ROOT / "scripts" / "recover.py"
+# The az CLI for ARM GETs: `az rest --method get --url <id>?api-version=<v>` answers from the ids listed in
+# $ARM_IDS, and 404 otherwise as az prints it.
+FAKE_AZ = """import os, sys
+args = sys.argv[1:]
+if args[:1] == ["rest"]:
+    rid = args[args.index("--url") + 1].split("?")[0].lower()
+    if rid in open(os.environ["ARM_IDS"]).read().lower().split():
+        sys.exit(0)
+    print('Not Found({"error":{"code":"ResourceNotFound","message":"not found"}})', file=sys.stderr)
+    sys.exit(3)
+print("unexpected: az " + " ".join(args), file=sys.stderr)
+sys.exit(2)
+"""
+
+AZURE = {
+    "cluster": t.CLUSTER,
+    "secret-store-vault": t.VAULT,
+    "demo-identity": t.IDENTITY,
+    "demo-federation": t.FEDERATED_CREDENTIAL,
+    "secret-store-demo-secret-secret": t.SECRET,
+    "namespace-workload-identity-demo": t.MANAGED_NAMESPACE,
+    "demo-identity-demo-secret-secrets-user": t.ROLE_ASSIGNMENT,
+}
+LOCAL = {"app-image-acr-build": t.COMMAND, "demo-demo-secret-job": t.JOB}
+NO_UPSERT = Cut(
+    "the namespace's provider without upsertExistingObjects",
+    lambda mp: tamper(mp, k8s, "Provider", lambda _, kwargs: kwargs.pop("upsert_existing_objects", None)),
+)
+
+
+def custom(ev: Evaluation, name: str) -> Registered:
+    (found,) = [r for r in ev.resources if r.name == name and r.custom]
+    return found
+
+
+@pytest.fixture(scope="module")
+def first() -> Evaluation:
+    return evaluate()
+
+
+def recover(interrupted: Interrupted, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """scripts/recover.py on the checkpoint, with an az that sees the live world."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake(bin_dir, "az", FAKE_AZ, interpreter=sys.executable)
+    ids, adopt = tmp_path / "arm-ids", tmp_path / "adopt.json"
+    ids.write_text("\n".join(interrupted.state.world.objects))
+    result = subprocess.run(
+        [sys.executable, str(RECOVER), "--stack", "dev", "--adopt-file", str(adopt)],
+        input=json.dumps(interrupted.export()),
+        env={"PATH": str(bin_dir), "ARM_IDS": str(ids)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result, json.loads(adopt.read_text()) if adopt.exists() else {}
+
+
+@pytest.mark.parametrize("name", sorted(AZURE))
+def test_an_azure_resource_created_before_the_interruption_is_adopted_once(
+    first: Evaluation, tmp_path: Path, name: str
+) -> None:
+    interrupted = interrupted_while_creating(first, name)
+    created = custom(first, name)
+    if AZURE[name] != t.ROLE_ASSIGNMENT:  # Azure refuses a duplicate assignment with its own 409
+        with pytest.raises(EvaluationFailed, match=f"cannot create already existing resource '{created.id}'"):
+            evaluate(prior=interrupted.state)  # `up` only warns about the pending create, and creates again
+
+    result, adopt = recover(interrupted, tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert adopt == {created.urn: created.id}
+    assert f"exists in Azure: adopted as {created.id}" in result.stderr
+    assert "./scripts/deploy.sh dev --recover" in result.stderr
+
+    environ = {"WORKLOAD_ID_ADOPT": json.dumps(adopt)}
+    preview = evaluate(prior=interrupted.cleared(), environ=environ, preview=True)
+    assert preview.changes(interrupted.cleared())[name] == "import"
+    after = evaluate(prior=interrupted.cleared(), environ=environ)
+    adopted = custom(after, name)
+    assert (adopted.step, adopted.id) == (IMPORT, created.id)
+    assert adopted.outputs == created.outputs, "nothing lost: the client id, the subject, the value"
+    assert {r.urn: r.id for r in after.resources} == {r.urn: r.id for r in first.resources}, "nothing twice"
+    assert evaluate(prior=after).changes(after) == {}
+
+
+@pytest.mark.parametrize("name", sorted(LOCAL))
+def test_a_local_step_or_kubernetes_object_runs_again_with_nothing_to_adopt(
+    first: Evaluation, tmp_path: Path, name: str
+) -> None:
+    """A command has nothing remote; a Kubernetes object is applied over the one the cluster holds
+    (the namespace's provider has upsertExistingObjects)."""
+    interrupted = interrupted_while_creating(first, name)
+    result, adopt = recover(interrupted, tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert adopt == {}
+    assert "then: pulumi up" in result.stderr
+    after = evaluate(prior=interrupted.cleared())
+    assert custom(after, name).step == "create"
+    assert {r.urn: r.id for r in after.resources} == {r.urn: r.id for r in first.resources}
+    assert evaluate(prior=after).changes(after) == {}
+
+
+def test_without_upsert_a_job_the_cluster_holds_would_fail_the_next_up(first: Evaluation) -> None:
+    """What upsertExistingObjects is for: pulumi-kubernetes >= v4.29 creates client-side (AlreadyExists)."""
+    interrupted = interrupted_while_creating(first, "demo-demo-secret-job")
+    with pytest.raises(EvaluationFailed, match="already exists"):
+        evaluate({}, prior=interrupted.cleared(), cut=NO_UPSERT)
+
+
+def test_a_resource_the_interruption_never_reached_is_created_as_usual(first: Evaluation, tmp_path: Path) -> None:
+    interrupted = interrupted_while_creating(first, "cluster")
+    world = dict(interrupted.state.world.objects)
+    del world[custom(first, "cluster").id]  # ARM had not accepted it
+    never = Interrupted(
+        dataclasses.replace(interrupted.state, world=dataclasses.replace(interrupted.state.world, objects=world)),
+        interrupted.pending,
+    )
+    result, adopt = recover(never, tmp_path)
+    assert adopt == {}
+    assert "not in Azure: created by the next up" in result.stderr
+    assert custom(evaluate(prior=never.cleared()), "cluster").step == "create"
+
+
+def test_nothing_pending_is_silent(first: Evaluation, tmp_path: Path) -> None:
+    export = {"version": 3, "deployment": {"resources": []}}
+    result = subprocess.run(
+        [sys.executable, str(RECOVER)], input=json.dumps(export), capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("done", [1, 2, 3])
+def test_a_destroy_interrupted_between_rounds_finishes_with_destroy_again(first: Evaluation, done: int) -> None:
+    """Killed after `done` rounds of deletes, with one delete of the next round in flight: the deleted ones
+    left the state; the one in flight stays (its pending "deleting" operation is dropped by the next
+    operation: journal.go carries only creates over), and may be gone. `pulumi destroy` again refreshes
+    first (`options.refresh: always`): what is gone leaves the state, and the rest goes in the same order
+    (tests/stack/refresh.py, tests/stack/destroy.py)."""
+    rounds = Destroy(first, DOCUMENTED_DEPLOYER).rounds()
+    deleted = {r.urn for round_ in rounds[:done] for r in round_}
+    in_flight = next(r for r in rounds[done] if r.custom)
+    # The refresh drops the one whose delete went through (a 404 on read).
+    again = dataclasses.replace(
+        first, resources=freeze([r for r in first.resources if r.urn not in deleted | {in_flight.urn}])
+    )
+    assert in_flight.urn not in again.by_urn
+    assert Destroy(again, DOCUMENTED_DEPLOYER).run() == []
+    assert [r.urn for round_ in Destroy(again, DOCUMENTED_DEPLOYER).rounds() for r in round_] == [
+        r.urn for round_ in rounds[done:] for r in round_ if r.urn != in_flight.urn
+    ]
+
+
+def test_a_pending_delete_is_a_note_not_a_stop(first: Evaluation, tmp_path: Path) -> None:
+    interrupted = interrupted_while_creating(first, "cluster")
+    export = interrupted.export(operation="deleting")
+    result = subprocess.run(
+        [sys.executable, str(RECOVER)], input=json.dumps(export), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"note: {interrupted.pending.urn} (interrupted while deleting): settled by")
+
+
+@pytest.mark.parametrize("name", ["demo-federation", "demo-egress"])
+def test_a_resource_deleted_by_hand_is_created_again_by_the_next_up(first: Evaluation, name: str) -> None:
+    """The refresh before `up` finds it gone and drops it from the state; `up` creates it again, the same
+    (a federated credential: the same issuer, subject and audience; a NetworkPolicy) (tests/stack/refresh.py)."""
+    removed = custom(first, name)
+    world = first.world.copy()
+    world.objects.pop(removed.id, None)
+    world.cluster_objects.pop(f"{removed.type} {removed.id}", None)
+    gone = refreshed(dataclasses.replace(first, world=world.frozen()), gone=[name])
+    after = evaluate(prior=gone)
+    assert custom(after, name).step == "create"
+    assert custom(after, name).inputs == removed.inputs
+    assert evaluate(prior=after).changes(after) == {}
+
+
+def test_a_failed_job_is_replaced_and_runs_again_at_the_next_up(first: Evaluation) -> None:
+    """A Job that failed (propagation slower than its budget) fails `up`; the next `up` replaces it, as its
+    replaceUnready annotation asks, and it reads again; the one after changes nothing."""
+    job = custom(first, t.SDK_JOB)
+    world = first.world.copy()
+    key = f"{job.type} {job.id}"
+    world.cluster_objects[key] = {**world.cluster_objects[key], "status": {"failed": 1}}
+    failed = dataclasses.replace(first, world=world.frozen())
+    again = evaluate(prior=failed)
+    assert custom(again, t.SDK_JOB).step == "replace"
+    assert custom(again, t.FILE_JOB).step == "same"
+    assert evaluate(prior=again).changes(again) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("{not json", "WORKLOAD_ID_ADOPT is not JSON"),
+        ('["an id"]', "WORKLOAD_ID_ADOPT must be an object of URN to id"),
+        (
+            json.dumps({"urn:pulumi:prod::aks-workload-identity-keyvault::azure-native:x:Y::cluster": "/id"}),
+            "of stack 'prod', not 'dev'",
+        ),
+    ],
+)
+def test_a_bad_adoption_stops_the_program_with_one_line_before_any_resource(value: str, message: str) -> None:
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate(environ={"WORKLOAD_ID_ADOPT": value})
+    assert_printed_as_one_line(raised.value.cause)
+    assert message in str(raised.value.cause)
+    assert raised.value.resources == []
