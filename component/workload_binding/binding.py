@@ -1,0 +1,135 @@
+"""One workload's binding: a user-assigned identity, federated to exactly one Kubernetes ServiceAccount,
+that may read exactly its own Key Vault secrets, and that ServiceAccount, annotated with the identity.
+
+Pods that run as the ServiceAccount and carry the label `azure.workload.identity/use: "true"` read their
+secrets with no stored credential. The schema other languages see is inferred from these annotations by
+`pulumi.provider.experimental` (analyzer.py); docstrings become its descriptions.
+"""
+
+# No `from __future__ import annotations`: the analyzer reads the annotations as types, not strings.
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import authorization, managedidentity
+
+PACKAGE, VERSION = "workloadid", "0.1.0"  # the package's name and version (pyproject.toml)
+TYPE_TOKEN = f"{PACKAGE}:index:WorkloadBinding"
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+# Key Vault Secrets User (the GUID is the same in every tenant: Azure's built-in roles reference).
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+
+
+class WorkloadBindingArgs(TypedDict):
+    """Where the identity goes, the cluster that issues the ServiceAccount's tokens, and what it may read."""
+
+    resource_group_name: pulumi.Input[str]
+    """Resource group of the identity (and of its federated credential)."""
+    location: pulumi.Input[str]
+    """Azure region of the identity."""
+    identity_name: pulumi.Input[str]
+    """Name of the user-assigned managed identity."""
+    oidc_issuer_url: pulumi.Input[str]
+    """The cluster's OIDC issuer URL exactly as AKS reports it, trailing slash included (Entra compares it)."""
+    namespace: str
+    """Kubernetes namespace of the ServiceAccount; it must exist."""
+    service_account_name: str
+    """Name of the ServiceAccount to create and federate (subject system:serviceaccount:<namespace>:<name>)."""
+    key_vault_id: pulumi.Input[str]
+    """ARM id of the Key Vault (in Azure RBAC mode) that holds the secrets."""
+    secret_names: list[str]
+    """Secrets the workload may read: Key Vault Secrets User on each, at the secret's own scope."""
+    tags: NotRequired[pulumi.Input[dict[str, str]]]
+    """Tags of the identity."""
+
+
+class WorkloadBinding(pulumi.ComponentResource):
+    """An identity federated to one ServiceAccount that reads exactly its Key Vault secrets, and that ServiceAccount."""
+
+    # The ServiceAccount goes through the Kubernetes provider the caller passes (`providers`), or the default one.
+
+    client_id: pulumi.Output[str]
+    """Client id of the identity: what the ServiceAccount annotation and the Azure SDKs use."""
+    principal_id: pulumi.Output[str]
+    """Object (principal) id of the identity: what its role assignments name."""
+    identity_id: pulumi.Output[str]
+    """ARM id of the identity."""
+    subject: pulumi.Output[str]
+    """The subject the federated credential trusts."""
+    service_account_name: pulumi.Output[str]
+    """Name of the ServiceAccount pods run as."""
+    role_assignment_ids: pulumi.Output[list[str]]
+    """ARM ids of the Key Vault Secrets User assignments, one per secret."""
+
+    def __init__(self, name: str, args: WorkloadBindingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace, account = args["namespace"], args["service_account_name"]
+        subject = f"system:serviceaccount:{namespace}:{account}"
+
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=args["identity_name"],
+            resource_group_name=args["resource_group_name"],
+            location=args["location"],
+            tags=args.get("tags"),
+            opts=child,
+        )
+        # One credential per identity: Azure refuses parallel writes on one identity (409).
+        credential = managedidentity.FederatedIdentityCredential(
+            f"{name}-federation",
+            federated_identity_credential_resource_name=f"{namespace}-{account}"[:120],
+            resource_name_=identity.name,
+            resource_group_name=args["resource_group_name"],
+            issuer=args["oidc_issuer_url"],
+            subject=subject,
+            audiences=[TOKEN_EXCHANGE_AUDIENCE],
+            opts=child,
+        )
+        role_definition = pulumi.Output.from_input(args["key_vault_id"]).apply(
+            lambda vault_id: "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}".format(
+                vault_id.split("/")[2], KEY_VAULT_SECRETS_USER
+            )
+        )
+        grants = [
+            authorization.RoleAssignment(
+                f"{name}-{secret}-secrets-user",
+                principal_id=identity.principal_id,
+                # The identity is seconds old; without the type ARM may not find it yet.
+                principal_type="ServicePrincipal",
+                role_definition_id=role_definition,
+                scope=pulumi.Output.concat(args["key_vault_id"], "/secrets/", secret),
+                # ARM cannot change an assignment's role; a new role is a new assignment.
+                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["roleDefinitionId"]),
+            )
+            for secret in args["secret_names"]
+        ]
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={
+                "name": account,
+                "namespace": namespace,
+                "annotations": {CLIENT_ID_ANNOTATION: identity.client_id},
+            },
+            # Pods need no Kubernetes API token for this; the webhook projects the Entra token.
+            automount_service_account_token=False,
+            opts=child,
+        )
+
+        self.client_id = identity.client_id
+        self.principal_id = identity.principal_id
+        self.identity_id = identity.id
+        self.subject = credential.subject
+        self.service_account_name = service_account.metadata.apply(lambda m: m.name or account)
+        self.role_assignment_ids = pulumi.Output.all(*[grant.id for grant in grants])
+        self.register_outputs(
+            {
+                "clientId": self.client_id,
+                "principalId": self.principal_id,
+                "identityId": self.identity_id,
+                "subject": self.subject,
+                "serviceAccountName": self.service_account_name,
+                "roleAssignmentIds": self.role_assignment_ids,
+            }
+        )

@@ -1,0 +1,25 @@
+"""An outside program: its cluster, vault and namespace exist already; it binds one workload to them."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from workload_binding import WorkloadBinding
+
+config = pulumi.Config()
+cluster = k8s.Provider("apps-cluster", kubeconfig=config.require_secret("kubeconfig"))
+binding = WorkloadBinding(
+    "orders",
+    {
+        "resource_group_name": config.require("resourceGroupName"),
+        "location": config.require("location"),
+        "identity_name": "id-orders",
+        "oidc_issuer_url": config.require("oidcIssuerUrl"),
+        "namespace": "orders",
+        "service_account_name": "orders-api",
+        "key_vault_id": config.require("keyVaultId"),
+        "secret_names": ["orders-db-password", "orders-api-key"],
+    },
+    opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
+)
+pulumi.export("clientId", binding.client_id)
+pulumi.export("subject", binding.subject)
+pulumi.export("roleAssignmentIds", binding.role_assignment_ids)

@@ -1,0 +1,158 @@
+"""The workload binding as a component package: its schema under review, installed from a path, and used
+by an outside Python program (under the engine emulation) and an outside YAML program (against the schema)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.gates import component_schema
+from tests.stack import constants as t
+from tests.stack.harness import Evaluation, evaluate
+from tests.test_locks import pins
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = ROOT / "component"
+CONSUMERS = ROOT / "tests" / "consumers"
+SCHEMA = json.loads((PACKAGE_DIR / "schema.json").read_text())
+TOKEN = "workloadid:index:WorkloadBinding"
+ISSUER = "https://japaneast.oic.prod-aks.azure.com/00000000-aaaa-bbbb-cccc-000000000000/11111111-2222/"
+SUBSCRIPTION = "/subscriptions/00000000-1111-2222-3333-444444444444"
+VAULT_ID = f"{SUBSCRIPTION}/resourceGroups/rg-apps/providers/Microsoft.KeyVault/vaults/kv-apps"
+
+
+def test_the_committed_schema_is_what_the_analyzer_infers() -> None:
+    assert component_schema.generated() == (PACKAGE_DIR / "schema.json").read_text(), (
+        "component/schema.json differs from the component: python -m tests.gates.component_schema --write"
+    )
+
+
+def test_a_changed_argument_changes_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above is not blind: an argument added to the component is a schema diff."""
+    component_schema.generated()  # imports the package
+    binding = sys.modules["workload_binding.binding"]
+    monkeypatch.setattr(
+        binding.WorkloadBindingArgs, "__annotations__", {**binding.WorkloadBindingArgs.__annotations__, "audience": str}
+    )
+    changed = json.loads(component_schema.generated())
+    assert "audience" in changed["resources"][TOKEN]["inputProperties"]
+    assert "audience" not in SCHEMA["resources"][TOKEN]["inputProperties"]
+
+
+def test_one_version_and_the_locked_dependencies() -> None:
+    project = tomllib.loads((PACKAGE_DIR / "pyproject.toml").read_text())["project"]
+    assert SCHEMA["version"] == project["version"] == "0.1.0"
+    assert SCHEMA["name"] == "workloadid"
+    assert yaml.safe_load((PACKAGE_DIR / "PulumiPlugin.yaml").read_text())["runtime"]["name"] == "python"
+    locked = pins(ROOT / "requirements.txt")
+    plugin = dict(line.split("==") for line in (PACKAGE_DIR / "requirements.txt").read_text().split() if "==" in line)
+    assert plugin == {name: locked[name] for name in plugin}
+    for requirement in project["dependencies"]:
+        name, floor = requirement.split(">=")[0], requirement.split(">=")[1].split(",")[0]
+        assert floor == locked[name], requirement
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`pip install <path>`, as an outside project would (no dependencies: they are this venv's)."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+         "--target", str(target), str(PACKAGE_DIR)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    return target
+
+
+@pytest.fixture(scope="module")
+def consumer(installed: Path) -> Evaluation:
+    sys.path.insert(0, str(installed))
+    try:
+        return evaluate(
+            {
+                "resourceGroupName": "rg-apps",
+                "location": "westeurope",
+                "oidcIssuerUrl": ISSUER,
+                "keyVaultId": VAULT_ID,
+            },
+            secrets={"kubeconfig": "apiVersion: v1\nkind: Config\n"},
+            program_dir=CONSUMERS / "python",
+        )
+    finally:
+        sys.path.remove(str(installed))
+        for name in [m for m in sys.modules if m.startswith("workload_binding")]:
+            del sys.modules[name]
+
+
+def test_the_package_installs_from_a_path(installed: Path) -> None:
+    assert (installed / "workload_binding" / "binding.py").is_file()
+    assert list(installed.glob("workload_id_binding-0.1.0.dist-info"))
+
+
+def test_an_outside_python_program_binds_its_workload(consumer: Evaluation) -> None:
+    (binding,) = [r for r in consumer.resources if r.type == TOKEN]
+    identity, credential = consumer.one(t.IDENTITY), consumer.one(t.FEDERATED_CREDENTIAL)
+    assert binding.name == "orders"
+    assert identity.inputs["resourceName"] == "id-orders"
+    assert credential.inputs["issuer"] == ISSUER, "the issuer verbatim, trailing slash included"
+    assert credential.inputs["subject"] == "system:serviceaccount:orders:orders-api"
+    assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+    assert credential.inputs["resourceName"] == identity.outputs["name"]
+    grants = {r.inputs["scope"]: r for r in consumer.of_type(t.ROLE_ASSIGNMENT)}
+    assert set(grants) == {f"{VAULT_ID}/secrets/orders-db-password", f"{VAULT_ID}/secrets/orders-api-key"}
+    for grant in grants.values():
+        assert grant.inputs["principalId"] == identity.outputs["principalId"]
+        assert grant.inputs["roleDefinitionId"].endswith(t.KEY_VAULT_SECRETS_USER)
+        assert grant.inputs["roleDefinitionId"].startswith(f"{SUBSCRIPTION}/")
+    account = consumer.one(t.SERVICE_ACCOUNT)
+    assert account.inputs["metadata"]["annotations"] == {
+        "azure.workload.identity/client-id": identity.outputs["clientId"]
+    }
+    assert (account.inputs["metadata"]["namespace"], account.inputs["metadata"]["name"]) == ("orders", "orders-api")
+    assert account.provider.startswith(consumer.one(t.K8S_PROVIDER).urn), "the consumer's provider, passed down"
+    assert consumer.exports["subject"] == "system:serviceaccount:orders:orders-api"
+    assert consumer.exports["clientId"] == identity.outputs["clientId"]
+    assert sorted(consumer.exports["roleAssignmentIds"]) == sorted(r.id for r in grants.values())
+
+
+def _matches(value: Any, spec: dict[str, Any]) -> bool:
+    if isinstance(value, str) and value.startswith("${"):
+        return True  # an interpolation: typed by what it refers to
+    kinds = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "array": list, "object": dict}
+    if not isinstance(value, kinds[spec["type"]]):
+        return False
+    if spec["type"] == "array":
+        return all(_matches(item, spec["items"]) for item in value)
+    if spec["type"] == "object":
+        return all(_matches(item, spec["additionalProperties"]) for item in value.values())
+    return True
+
+
+def test_an_outside_yaml_program_sets_only_what_the_schema_declares() -> None:
+    program = yaml.safe_load((CONSUMERS / "yaml" / "Pulumi.yaml").read_text())
+    assert set(program["packages"]) == {SCHEMA["name"]}
+    assert (CONSUMERS / "yaml" / program["packages"]["workloadid"]).resolve() == PACKAGE_DIR
+    resources = [r for r in program["resources"].values() if r["type"].startswith("workloadid:")]
+    assert resources
+    for resource in resources:
+        spec = SCHEMA["resources"][resource["type"]]
+        given = resource["properties"]
+        assert set(spec["requiredInputs"]) <= set(given), "every required input set"
+        for key, value in given.items():
+            assert key in spec["inputProperties"], key
+            assert _matches(value, spec["inputProperties"][key]), key
+    for name, expression in program["outputs"].items():
+        assert expression.split(".")[-1].rstrip("}") in SCHEMA["resources"][TOKEN]["properties"], name
+
+
+def test_the_python_consumer_depends_on_the_package_by_a_path_pip_resolves_from_its_project() -> None:
+    """`pulumi install` runs pip in the project directory; a relative path in requirements.txt is read from there."""
+    lines = [line for line in (CONSUMERS / "python" / "requirements.txt").read_text().splitlines() if line[:1] != "#"]
+    assert [(CONSUMERS / "python" / line).resolve() for line in lines] == [PACKAGE_DIR]
