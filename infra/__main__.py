@@ -29,7 +29,9 @@ adopt.register(adopt.requested(stack))
 client = authorization.get_client_config()
 
 secret_names = [secret.name for secret in config.secrets]
-secret_history = history.SecretHistory.from_outputs(history.last_outputs())
+secret_history = history.SecretHistory.from_outputs(history.last_outputs()).in_vault(
+    lambda suffix: naming.key_vault_name(config.name_prefix, stack, suffix)
+)
 
 tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
 resource_group_name = naming.resource_group_name(config.name_prefix, stack)

@@ -15,8 +15,8 @@ interrupted update left pending operations, and says what each one is.
   STACK        a stack with a Pulumi.STACK.yaml in this directory (default: dev)
   --new        deploy STACK although it has no Pulumi.STACK.yaml: a new stack on
                Pulumi.yaml's defaults (without it a mistyped name stops here)
-  --recover    resolve those pending operations first: adopt what the interrupted
-               update created, drop the rest (pulumi refresh --clear-pending-creates)
+  --recover    resolve those pending creates first: drop them from the state, and
+               adopt in this up what the interrupted update created
   -h, --help   print this and do nothing else
 
 examples:
@@ -114,23 +114,36 @@ fi
 pulumi install                        # creates .venv and installs infra/requirements.txt (the program directory's)
 pulumi stack select --create "$stack" # prompts for a passphrase unless PULUMI_CONFIG_PASSPHRASE is set
 
-# An interrupted update leaves pending operations, and `up` only warns about them: a resource it
-# created but never recorded would be created again, and Azure refuses ("already exists").
-adopt_file=$(mktemp)
-trap 'rm -f "$adopt_file"' EXIT
+# An interrupted update leaves pending creates, and `up` goes on without them: what Azure created but
+# Pulumi never recorded would be created again, and Azure refuses ("already exists"). scripts/recover.py
+# says what each one is; --recover drops them from the state and adopts, in the next `up`, what exists.
+# That `up`'s environment is kept in .recover/ until it succeeds, so a failed one is finished next time.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+recovery=".recover/$stack.env"
+pulumi stack export --stack "$stack" --file "$work/state.json"
 pending=0
-pulumi stack export --stack "$stack" | python3 scripts/recover.py --stack "$stack" --adopt-file "$adopt_file" || pending=$?
+python3 scripts/recover.py "$work/state.json" --stack "$stack" --env-file "$work/recovery.env" \
+  --cleared-file "$work/cleared.json" || pending=$?
 case $pending in
   0) ;;
   3)
     [ "$recover" = true ] || exit 1 # the report above ends with the command that recovers
-    pulumi refresh --stack "$stack" --clear-pending-creates --yes
-    WORKLOAD_ID_ADOPT=$(cat "$adopt_file")
-    export WORKLOAD_ID_ADOPT # read by infra/workload_id/adopt.py: import, not create, what exists
+    mkdir -p .recover
+    mv "$work/recovery.env" "$recovery"
+    pulumi stack import --stack "$stack" --file "$work/cleared.json"
     ;;
   *) exit 1 ;;
 esac
+if [ -f "$recovery" ]; then
+  echo "deploy.sh: this up adopts what an interrupted update created ($recovery):" >&2
+  cat "$recovery" >&2
+  # shellcheck disable=SC1090 # written by scripts/recover.py: export lines, values quoted
+  . "$recovery"
+fi
+
 # --refresh: the Job runs again once Kubernetes has removed it, and the state holds what runs
 # now (with kubernetesVersion empty, the version AKS upgraded to, which an update sends back).
 # ${up_args[@]+...}: with no options, bash 3.2 (macOS) under set -u calls an empty array unbound.
 pulumi up --stack "$stack" --refresh ${up_args[@]+"${up_args[@]}"}
+rm -f "$recovery" # set -e: only after a successful up

@@ -1,20 +1,24 @@
 """What an interrupted `pulumi up` left pending, and how to finish it without creating anything twice.
 
-Reads `pulumi stack export` on stdin. Killed during a create, Pulumi keeps a *pending create* in the state
-until someone resolves it (pulumi/pulumi pkg/backend/journal.go: only "creating" operations carry over),
-and the next `up` only warns. For each one this finds out whether the resource exists: an Azure resource
-through ARM (`az rest`, the GET azure-native itself would send, at the API version it uses); a Kubernetes
-object needs no answer, as the program's Kubernetes providers apply over an object that exists
-(upsertExistingObjects); a local command, random value or image push has nothing remote.
+Reads `pulumi stack export` (a file, or stdin). Killed during a create, Pulumi keeps a *pending create* in the state
+until someone resolves it (pulumi/pulumi pkg/backend/journal.go: only "creating" operations carry over), and
+the next `up` goes on without it (it warns only when it does not refresh first). For each one this finds out
+whether the resource exists: an Azure resource through ARM (`az rest`, the GET azure-native itself would send,
+at the API version it uses); a Kubernetes object needs no answer: the recovering `up` applies it over one that
+exists (upsertExistingObjects); a local command, random value or image push has nothing remote.
 
 Exit 0: no pending create (a note for any other pending operation, which the next update drops).
-Exit 3: a report on stderr, and with --adopt-file the {urn: id} of the pending
-creates that exist, for `WORKLOAD_ID_ADOPT` (infra/workload_id/adopt.py). Exit 1: the existence of one
-could not be told (e.g. an expired `az login`). Standard library only.
+Exit 3: a report on stderr; with --env-file, the environment of the recovering `up` (`WORKLOAD_ID_ADOPT`:
+the {urn: id} of the pending creates that exist, read by infra/workload_id/adopt.py; and, when a Kubernetes
+object is pending, PULUMI_K8S_UPSERT_EXISTING_OBJECTS); with --cleared-file, the state without its pending
+creates, for `pulumi stack import`. Exit 1: a pending create cannot be settled yet (Azure still creating it,
+or failed to), or its existence could not be told (e.g. an expired `az login`). Standard library only.
 
 Not `pulumi refresh --import-pending-creates`: it marks the operation "importing", and the next snapshot
 keeps only "creating" operations and no step reads an "importing" one into the state (journal.go, and
 pkg/cmd/pulumi/operations/refresh.go, pendingCreatesToImports), so the resource would still be unknown.
+Nor `--clear-pending-creates`: in a terminal, refresh first asks about each pending create, whatever `--yes`
+says (refresh.go, interactiveFixPendingCreate); `pulumi stack import` of the cleared state does not.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -68,6 +73,9 @@ ARM_IDS = {
     ),
 }
 NOT_FOUND = re.compile(r"NotFound|\(404\)|Not Found")
+# ARM provisioning states of a create still under way (AKS: Creating; most types: Accepted, Provisioning).
+IN_PROGRESS = {"creating", "accepted", "provisioning", "updating", "running", "inprogress"}
+ADOPT, UPSERT = "WORKLOAD_ID_ADOPT", "PULUMI_K8S_UPSERT_EXISTING_OBJECTS"
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class Pending:
     operation: str  # creating, updating, deleting, reading, importing
     outcome: str  # what the recovery does with it
     adopt_id: str = ""
+    upsert: bool = False
 
 
 def arm_id(resource: dict, subscription: str) -> tuple[str, str] | None:
@@ -108,17 +117,19 @@ def az() -> str:
     return found
 
 
-def exists(rid: str, version: str) -> bool:
+def provisioning_state(rid: str, version: str) -> str | None:
+    """None if ARM does not know the resource; else its provisioningState ("" for types without one)."""
     got = subprocess.run(
-        [az(), "rest", "--method", "get", "--url", f"{rid}?api-version={version}", "--output", "none"],
+        [az(), "rest", "--method", "get", "--url", f"{rid}?api-version={version}",
+         "--query", "properties.provisioningState", "--output", "tsv"],
         capture_output=True,
         text=True,
         check=False,
-    )
+    )  # fmt: skip
     if got.returncode == 0:
-        return True
+        return got.stdout.strip()
     if NOT_FOUND.search(got.stderr):
-        return False
+        return None
     fail(f"error: could not tell whether {rid} exists: {last_line(got.stderr)}", "Sign in (az login) and run again.")
 
 
@@ -127,14 +138,29 @@ def classify(operation: dict, subscription: str) -> Pending:
     urn, typ = resource["urn"], resource["type"]
     if kind != "creating":
         return Pending(urn, kind, "settled by this update, which reads the resource again (refresh) and drops it")
-    found = arm_id(resource, subscription)
+    try:
+        found = arm_id(resource, subscription)
+    except KeyError as missing:
+        fail(f"error: cannot tell the Azure id of {urn}: its recorded inputs lack {missing}")
     if found is not None:
         rid, version = found
-        if exists(rid, version):
-            return Pending(urn, kind, f"exists in Azure: adopted as {rid}", rid)
-        return Pending(urn, kind, "not in Azure: created by the next up")
+        state = provisioning_state(rid, version)
+        if state is None:
+            return Pending(urn, kind, "not in Azure: created by the next up")
+        if state.lower() in IN_PROGRESS:
+            fail(
+                f"error: {rid} is still {state} in Azure (the interrupted create goes on without Pulumi).",
+                f"Wait until it is done (az resource show --ids {rid} --query properties.provisioningState),"
+                " then run this again.",
+            )
+        if state.lower() in ("failed", "canceled"):
+            fail(
+                f"error: Azure could not finish creating {rid} (provisioningState {state}).",
+                f"Delete it (az resource delete --ids {rid}), then run this again: the next up creates it anew.",
+            )
+        return Pending(urn, kind, f"exists in Azure: adopted as {rid}", rid)
     if typ.startswith("kubernetes:"):
-        return Pending(urn, kind, "Kubernetes object: the next up applies it over any that exists")
+        return Pending(urn, kind, "Kubernetes object: the next up applies it over any that exists", upsert=True)
     return Pending(urn, kind, "nothing remote: the next up runs it again")
 
 
@@ -149,27 +175,54 @@ def fail(*lines: str) -> NoReturn:
     sys.exit(1)
 
 
-def report(stack: str, pending: list[Pending], adopt: dict[str, str]) -> str:
+def environment(pending: list[Pending]) -> dict[str, str]:
+    """What the recovering `up` runs with: the ids to adopt, and, for a Kubernetes object, server-side apply
+    over the one that exists (pulumi-kubernetes reads PULUMI_K8S_UPSERT_EXISTING_OBJECTS, provider.go)."""
+    env = {ADOPT: json.dumps({p.urn: p.adopt_id for p in pending if p.adopt_id})}
+    if any(p.upsert for p in pending):
+        env[UPSERT] = "true"
+    return env
+
+
+def without_pending_creates(export: dict) -> dict:
+    """The export with its pending creates dropped, for `pulumi stack import` (what `pulumi refresh
+    --clear-pending-creates` does, without its interactive menu: refresh.go, filterMapPendingCreates)."""
+    deployment = dict(export["deployment"])
+    deployment["pending_operations"] = [
+        op for op in deployment.get("pending_operations") or [] if op["type"] != "creating"
+    ]
+    return {**export, "deployment": deployment}
+
+
+def report(stack: str, pending: list[Pending]) -> str:
     lines = [f"error: stack '{stack}' has {len(pending)} pending create(s) from an interrupted update:"]
     lines += [f"  {p.urn} (interrupted while {p.operation}): {p.outcome}" for p in pending]
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in environment(pending).items())
     lines += [
         f"Recover, then deploy, with one command: ./scripts/deploy.sh {stack} --recover",
-        "It runs: pulumi refresh --clear-pending-creates --yes",
-        f"    then: WORKLOAD_ID_ADOPT='{json.dumps(adopt)}' pulumi up" if adopt else "    then: pulumi up",
+        f"(it imports the state without the pending creates, then runs: {env} pulumi up)",
     ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("export", nargs="?", help="the file `pulumi stack export --file` wrote (default: stdin)")
     parser.add_argument("--stack", default="<stack>", help="the stack's name, for the printed commands")
-    parser.add_argument("--adopt-file", help="where to write the {urn: id} to adopt")
+    parser.add_argument("--env-file", help="where to write, as `export` lines, the environment of the recovering up")
+    parser.add_argument("--cleared-file", help="where to write the state without its pending creates")
     args = parser.parse_args()
     try:
-        deployment = json.load(sys.stdin).get("deployment") or {}
-    except ValueError as err:
+        if args.export:
+            with open(args.export, encoding="utf-8") as file:
+                export = json.load(file)
+        else:
+            export = json.load(sys.stdin)
+        deployment = export.get("deployment") or {}
+    except (OSError, ValueError) as err:
         fail(f"error: could not read the stack's state (pulumi stack export): {err}")
-    operations = deployment.get("pending_operations") or []
+    recorded = {r["urn"] for r in deployment.get("resources") or []}
+    operations = [op for op in deployment.get("pending_operations") or [] if op["resource"]["urn"] not in recorded]
     if not operations:
         return
     needs_azure = any(op["resource"]["type"].startswith("azure-native:") for op in operations)
@@ -181,11 +234,13 @@ def main() -> None:
         for p in pending:
             print(f"note: {p.urn} (interrupted while {p.operation}): {p.outcome}", file=sys.stderr)
         return
-    adopt = {p.urn: p.adopt_id for p in creates if p.adopt_id}
-    if args.adopt_file:
-        with open(args.adopt_file, "w", encoding="utf-8") as file:
-            json.dump(adopt, file)
-    print(report(args.stack, creates, adopt), file=sys.stderr)
+    if args.env_file:
+        with open(args.env_file, "w", encoding="utf-8") as file:
+            file.writelines(f"export {k}={shlex.quote(v)}\n" for k, v in environment(creates).items())
+    if args.cleared_file:
+        with open(args.cleared_file, "w", encoding="utf-8") as file:
+            json.dump(without_pending_creates(export), file)
+    print(report(args.stack, creates), file=sys.stderr)
     sys.exit(PENDING)
 
 

@@ -8,7 +8,8 @@ pending creates that exist and `deploy.sh --recover` runs the next `up` with WOR
 updates it to the program's inputs like any change, and refuses to replace it (pulumi/pulumi
 pkg/resource/deploy/step_generator.go: isImport, continueStepsFromImport, "previously-imported resources
 that still specify an ID may not be replaced"). An instruction for one run, not a setting of the stack:
-once adopted, the same `import` is a no-op.
+once adopted, the same `import` is a no-op. (A Kubernetes object needs no id: that `up` also sets
+PULUMI_K8S_UPSERT_EXISTING_OBJECTS, and the provider applies the object over the one that exists.)
 """
 
 from __future__ import annotations

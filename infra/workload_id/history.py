@@ -14,7 +14,7 @@ stack by its bare name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -52,6 +52,14 @@ class SecretHistory:
             declared=frozenset(outputs.get("secretNames") or ()),
             retired=frozenset(outputs.get(RETIRED_SECRETS) or ()),
         )
+
+    def in_vault(self, vault_name_for: Callable[[str], str]) -> SecretHistory:
+        """This history if this `up` keeps the same vault (`vault_name_for(suffix)` names it from its random
+        suffix), else none: a new vault (another namePrefix) holds none of the old one's secrets."""
+        suffix = self.vault_name.rsplit("-", 1)[-1]
+        if self.vault_name and vault_name_for(suffix) == self.vault_name:
+            return self
+        return SecretHistory(vault_name="", declared=frozenset(), retired=frozenset())
 
     def retired_after(self, declared: Iterable[str]) -> list[str]:
         """What stays in the vault undeclared once this `up` declares `declared`."""

@@ -127,10 +127,10 @@ class AppNamespace(pulumi.ComponentResource):
             f"{name}-kubernetes",
             kubeconfig=cluster.kubeconfig,
             namespace=self.name,
-            # An `up` interrupted while creating an object here leaves it in the cluster but not in the state;
-            # since pulumi-kubernetes v4.29 a create of it fails (AlreadyExists: await.go, Creation). Everything
-            # in this namespace is this stack's, so the next `up` applies it over the one that exists instead.
-            upsert_existing_objects=True,
+            # upsertExistingObjects stays unset (AlreadyExists on a create of an object that exists: a rename
+            # without an alias fails instead of taking over, then deleting, the live object). `deploy.sh
+            # --recover` sets it, through PULUMI_K8S_UPSERT_EXISTING_OBJECTS, for the `up` that finishes an
+            # interrupted one (scripts/recover.py).
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),
         )
         self.register_outputs({"name": self.name})

@@ -22,8 +22,8 @@ def from_working_dir(path: Path) -> str:
 
 def python() -> str:
     """The interpreter running this program: the project's virtualenv (`../.venv/bin/python` on Linux
-    and macOS, `..\\.venv\\Scripts\\python.exe` on Windows), relative like every path here, so each
-    deployer's command is the same; absolute when it lives outside the project.
+    and macOS, `..\\.venv\\Scripts\\python.exe` on Windows), relative like every path here, so the command
+    is the same for every deployer on one operating system; absolute when it lives outside the project.
 
     Only its directory is resolved: a virtualenv's python is a symlink to the base interpreter,
     which would run without the virtualenv and differ from machine to machine."""

@@ -7,7 +7,10 @@ import stat
 from pathlib import Path
 
 # What the fakes (and deploy.sh) use besides the faked tools.
-BASICS = ["sh", "cat", "mktemp", "rm", "sed", "tail", "date", "sleep", "cut", "tr", "base64", "grep", "touch"]
+BASICS = [
+    "sh", "cat", "mktemp", "rm", "sed", "tail", "date", "sleep", "cut", "tr", "base64", "grep", "touch",
+    "cp", "mv", "mkdir",
+]  # fmt: skip
 
 
 def bin_dir_with_basics(path: Path) -> Path:

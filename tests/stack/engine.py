@@ -61,6 +61,7 @@ SAME, UPDATE, REPLACE, CREATE, IMPORT = "same", "update", "replace", "create", "
 READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 ROLE = "azure-native:authorization:RoleAssignment"
 JOB = "kubernetes:batch/v1:Job"
+COMPLETE = {"conditions": [{"type": "Complete", "status": "True"}], "succeeded": 1}
 COMMAND = "command:local:Command"
 
 # Input properties (dotted paths, wire names) whose change the provider cannot apply in place: its Diff
@@ -262,17 +263,18 @@ class EngineMocks(pulumi.runtime.Mocks):
         creating = old is None and not replacing and not self.preview
         if creating and typ.startswith("azure-native:") and typ != ROLE:
             self._refuse_existing(rid)
+        if typ.startswith("kubernetes:") and old is None and not replacing and not upsert:
+            # A preview creates with a server-side dry run, which meets the same AlreadyExists (await.go).
+            if f"{typ} {rid}" in self.world.cluster_objects:
+                raise ResourceExists(f'{typ.split(":")[-1]} "{rid}" already exists (AlreadyExists)')
         if not self.preview and typ.startswith("kubernetes:"):
             key = f"{typ} {rid}"
-            if creating and key in self.world.cluster_objects and not upsert:
-                raise ResourceExists(f'{typ.split(":")[-1]} "{rid}" already exists (AlreadyExists)')
-            self.world.cluster_objects[key] = modelled
-        if self.preview and old is not None and typ == COMMAND:
-            # pulumi-command's Update runs nothing in a preview and returns the new inputs with the old
-            # stdout and stderr (provider/pkg/provider/local/commandController.go, Update: "If in preview,
-            # don't run the command").
-            outputs = {**inputs, **{k: old.raw_outputs[k] for k in ("stdout", "stderr") if k in old.raw_outputs}}
-        elif self.preview:
+            # A Job is created once it completed: pulumi-kubernetes awaits it (await/job.go).
+            self.world.cluster_objects[key] = {**modelled, **({"status": COMPLETE} if typ == JOB else {})}
+        if self.preview:
+            # pulumi-command too: its Update runs nothing in a preview and returns the old stdout, but
+            # pulumi-go-provider (infer/resource.go, getDependencies) marks every output of a resource without
+            # declared wiring unknown once any input changed.
             outputs = preview_outputs(modelled, inputs)
             if old is not None:
                 outputs |= {k: old.raw_outputs[k] for k in ("name", "location") if k in old.raw_outputs}
@@ -289,13 +291,15 @@ class EngineMocks(pulumi.runtime.Mocks):
         return Decision(UPDATE, old.id, inputs, outputs)
 
     def _unready_job(self, typ: str, plain: dict[str, Any], rid: str) -> bool:
-        """pulumi-kubernetes replaces a Job annotated `pulumi.com/replaceUnready` that has not completed
-        (provider/pkg/provider/provider.go, Diff: ReplaceUnready, checkjob Ready on the live object)."""
+        """pulumi-kubernetes replaces a Job annotated `pulumi.com/replaceUnready` that is not ready: no
+        Complete=True condition, whether it failed or still runs (provider/pkg/provider/provider.go, Diff:
+        ReplaceUnready; await/checker/job/check.go on the live object)."""
         annotations = (plain.get("metadata") or {}).get("annotations") or {}
         if typ != JOB or annotations.get("pulumi.com/replaceUnready") != "true":
             return False
         live = self.world.cluster_objects.get(f"{typ} {rid}") or {}
-        return bool((live.get("status") or {}).get("failed"))
+        conditions = (live.get("status") or {}).get("conditions") or []
+        return not any(c.get("type") == "Complete" and c.get("status") == "True" for c in conditions)
 
     def _refuse_existing(self, rid: str) -> None:
         try:
@@ -309,7 +313,11 @@ class EngineMocks(pulumi.runtime.Mocks):
     ) -> Decision:
         """Read the live resource (a missing one fails the import), then update it to the program's inputs."""
         live = {k: v for k, v in self.world.get(import_id).items() if k != "id"}
-        _, modelled, _ = azure_model.model(typ, name, known(unwrap(inputs)), self.world.now)
+        plain = known(unwrap(inputs))
+        if not self.preview and replaces(typ, changed_paths(azure_model.prune(live, plain), plain), ()):
+            # step_generator.go: "previously-imported resources that still specify an ID may not be replaced".
+            raise ResourceExists(f"the program's inputs would replace the imported resource '{import_id}'")
+        _, modelled, _ = azure_model.model(typ, name, plain, self.world.now)
         # What the service assigned stays (a client id, a principal id); the update sets the program's inputs.
         modelled = {**live, **modelled}
         outputs = preview_outputs(modelled, inputs) if self.preview else modelled

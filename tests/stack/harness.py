@@ -191,6 +191,17 @@ class Evaluation:
         return shown
 
 
+def _delete_undeclared(world: World, prior: Evaluation, registered: list[Registered]) -> None:
+    """What an `up` deletes at its end: each prior resource the program no longer declares (nor took over
+    through an alias) leaves the live world, unless it is kept on delete (step.go, DeleteStep.Apply)."""
+    kept = {r.urn for r in registered} | {r.aliased_from for r in registered}
+    for old in prior.resources:
+        if old.urn in kept or old.retain_on_delete or not old.custom:
+            continue
+        world.objects.pop(old.id, None)
+        world.cluster_objects.pop(f"{old.type} {old.id}", None)
+
+
 class EvaluationFailed(Exception):
     """The program raised; carries what had been declared (and invoked) before it did."""
 
@@ -338,6 +349,8 @@ def _run_program(
     finally:
         os.chdir(cwd)
         sys.path[:] = path
+    if prior is not None and not preview:
+        _delete_undeclared(world, prior, monitor.registered)
     return Evaluation(
         resources=freeze(monitor.registered),
         invokes=freeze(monitor.invokes),

@@ -70,6 +70,9 @@ def refreshed(
     resources: list[Registered] = []
     for resource in prior.resources:
         if resource.name in set(gone) or _rotation_due(resource, world.now):
+            if resource.name in set(gone):  # gone from Azure or the cluster too
+                world.objects.pop(resource.id, None)
+                world.cluster_objects.pop(f"{resource.type} {resource.id}", None)
             continue
         if resource.type.startswith("kubernetes:") and resource.custom:
             inputs = prune(resource.outputs, resource.inputs)  # the outputs are the object as the server holds it

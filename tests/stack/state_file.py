@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tests.stack.azure_model import World
+from tests.stack.engine import COMPLETE, JOB
 from tests.stack.harness import Evaluation, Registered
 from tests.stack.memo import freeze
 
@@ -33,6 +34,20 @@ def load(path: Path) -> Evaluation:
         exports=freeze(state["exports"]),
         secret_exports=frozenset({"kubeconfig"}),
         unknown_exports=frozenset(),
-        world=World(freeze(state["world"]["objects"]), datetime.fromisoformat(state["world"]["now"])),
+        world=World(
+            freeze(state["world"]["objects"]),
+            datetime.fromisoformat(state["world"]["now"]),
+            cluster_objects=freeze(_cluster_objects(state["resources"])),
+        ),
         preview=False,
     )
+
+
+def _cluster_objects(resources: list[dict]) -> dict[str, dict]:
+    """The Kubernetes objects the recorded `up` left in the cluster: each one its state holds, a Job
+    completed (pulumi-kubernetes awaited it)."""
+    return {
+        f"{r['type']} {r['id']}": {**r["outputs"], **({"status": COMPLETE} if r["type"] == JOB else {})}
+        for r in resources
+        if r["type"].startswith("kubernetes:") and r["custom"]
+    }

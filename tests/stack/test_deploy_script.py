@@ -80,10 +80,12 @@ def test_deploy_selects_the_stack_and_passes_options_to_pulumi_up(
 ) -> None:
     result = run_deploy(bin_dir, args, project)
     assert result.returncode == 0, result.stderr
-    assert [c for c in calls.read_text().splitlines() if c.startswith("pulumi")] == [
+    pulumi_calls = [c for c in calls.read_text().splitlines() if c.startswith("pulumi")]
+    # The export: are operations pending? (test_deploy_stops_at_pending_operations_and_says_how_to_recover)
+    assert pulumi_calls[2].startswith(f"pulumi stack export --stack {stack} --file ")
+    assert pulumi_calls[:2] + pulumi_calls[3:] == [
         "pulumi install",
         f"pulumi stack select --create {stack}",
-        f"pulumi stack export --stack {stack}",  # pending operations? (test_deploy_stops_at_pending_operations)
         " ".join(["pulumi up", "--stack", stack, "--refresh", *up_args]),
     ]
 
@@ -129,11 +131,9 @@ def test_deploy_refuses_new_without_a_stack_named_first(project: Path, calls: Pa
 def test_deploy_creates_a_new_stack_when_asked_to(project: Path, calls: Path, bin_dir: Path) -> None:
     result = run_deploy(bin_dir, ["staging", "--new", "--yes"], project)
     assert result.returncode == 0, result.stderr
-    assert calls.read_text().splitlines()[-3:] == [
-        "pulumi stack select --create staging",
-        "pulumi stack export --stack staging",
-        "pulumi up --stack staging --refresh --yes",
-    ]
+    select, export, up = calls.read_text().splitlines()[-3:]
+    assert (select, up) == ("pulumi stack select --create staging", "pulumi up --stack staging --refresh --yes")
+    assert export.startswith("pulumi stack export --stack staging --file ")
 
 
 def test_deploy_names_each_missing_prerequisite_with_how_to_install_it(project: Path, bin_dir: Path) -> None:
@@ -198,6 +198,7 @@ if args[:1] == ["rest"]:
         print("AADSTS700082: The refresh token has expired due to inactivity.", file=sys.stderr)
         sys.exit(1)
     if rid in open(os.environ["ARM_IDS"]).read().split():
+        print(os.environ.get("AZ_STATE", "Succeeded"))  # --query properties.provisioningState -o tsv
         sys.exit(0)
     print('Not Found({"error":{"code":"ResourceNotFound"}})', file=sys.stderr)
     sys.exit(3)
@@ -217,15 +218,17 @@ def interrupted(bin_dir: Path, calls: Path, tmp_path: Path) -> Interrupted:
     fake(
         bin_dir,
         "pulumi",
-        f'case "$1 $2" in version*) echo v{LOCKED_SDK} ;; "stack export") cat {export} ;; esac\n'
-        f'echo "pulumi $* WORKLOAD_ID_ADOPT=${{WORKLOAD_ID_ADOPT:-}}" >> {calls}',
+        f'case "$1 $2" in version*) echo v{LOCKED_SDK} ;; "stack export") cp {export} "$6" ;; esac\n'
+        f'case "$1 $2" in "stack import") cp "$6" {tmp_path / "imported.json"} ;; esac\n'
+        f'if [ "$1" = up ] && [ -n "${{UP_FAILS:-}}" ]; then exit 1; fi\n'
+        f'echo "pulumi $* ADOPT=${{WORKLOAD_ID_ADOPT:-}} UPSERT=${{PULUMI_K8S_UPSERT_EXISTING_OBJECTS:-}}" >> {calls}',
     )
     return state
 
 
 def run_with(bin_dir: Path, args: list[str], project: Path, **env: str) -> subprocess.CompletedProcess[str]:
     with mock.patch.dict(os.environ, env):
-        return run_deploy(bin_dir, args, project, passed=["ARM_IDS", "AZ_LOGIN_EXPIRED"])
+        return run_deploy(bin_dir, args, project, passed=["ARM_IDS", "AZ_LOGIN_EXPIRED", "AZ_STATE", "UP_FAILS"])
 
 
 def test_deploy_stops_at_pending_operations_and_says_how_to_recover(
@@ -236,7 +239,7 @@ def test_deploy_stops_at_pending_operations_and_says_how_to_recover(
     cluster = interrupted.pending
     assert f"{cluster.urn} (interrupted while creating): exists in Azure: adopted as {cluster.id}" in result.stderr
     assert "Recover, then deploy, with one command: ./scripts/deploy.sh dev --recover" in result.stderr
-    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi refresh"))]
+    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
 
 
 def test_deploy_recover_clears_the_pending_create_and_adopts_what_exists(
@@ -245,10 +248,40 @@ def test_deploy_recover_clears_the_pending_create_and_adopts_what_exists(
     result = run_with(bin_dir, ["--recover", "--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
     assert result.returncode == 0, result.stderr
     adopt = json.dumps({interrupted.pending.urn: interrupted.pending.id})
-    assert calls.read_text().splitlines()[-2:] == [
-        "pulumi refresh --stack dev --clear-pending-creates --yes WORKLOAD_ID_ADOPT=",
-        f"pulumi up --stack dev --refresh --yes WORKLOAD_ID_ADOPT={adopt}",
-    ]
+    imported, up = calls.read_text().splitlines()[-2:]
+    assert imported.startswith("pulumi stack import --stack dev --file ")
+    assert imported.endswith(" ADOPT= UPSERT=")
+    assert up == f"pulumi up --stack dev --refresh --yes ADOPT={adopt} UPSERT="
+    state = json.loads((tmp_path / "imported.json").read_text())["deployment"]
+    assert state["pending_operations"] == [], "the pending create dropped, nothing else changed"
+    assert state["resources"] == interrupted.export()["deployment"]["resources"]
+    assert not (project / ".recover" / "dev.env").exists(), "done: nothing left to finish"
+
+
+def test_a_recovery_whose_up_failed_is_finished_by_the_next_deploy(
+    project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
+) -> None:
+    """The state no longer holds the pending create once it is imported: the adoption must survive a failed up."""
+    ids = str(tmp_path / "arm-ids")
+    assert run_with(bin_dir, ["--recover"], project, ARM_IDS=ids, UP_FAILS="1").returncode == 1
+    assert (project / ".recover" / "dev.env").is_file()
+    (tmp_path / "export.json").write_text((tmp_path / "imported.json").read_text())  # what the state now is
+    result = run_with(bin_dir, [], project, ARM_IDS=ids)
+    assert result.returncode == 0, result.stderr
+    assert "this up adopts what an interrupted update created" in result.stderr
+    adopt = json.dumps({interrupted.pending.urn: interrupted.pending.id})
+    assert calls.read_text().splitlines()[-1] == f"pulumi up --stack dev --refresh ADOPT={adopt} UPSERT="
+    assert not (project / ".recover" / "dev.env").exists()
+
+
+def test_deploy_waits_for_a_create_azure_is_still_running(
+    project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
+) -> None:
+    """AKS goes on creating the cluster after Pulumi was killed: adopting it now would update it mid-create."""
+    result = run_with(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_STATE="Creating")
+    assert result.returncode == 1
+    assert f"error: {interrupted.pending.id} is still Creating in Azure" in result.stderr
+    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
 
 
 def test_deploy_does_not_guess_when_azure_cannot_be_asked(
@@ -258,4 +291,4 @@ def test_deploy_does_not_guess_when_azure_cannot_be_asked(
     assert result.returncode == 1
     assert f"could not tell whether {interrupted.pending.id} exists: AADSTS700082" in result.stderr
     assert "Sign in (az login) and run again." in result.stderr
-    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi refresh"))]
+    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]

@@ -70,3 +70,12 @@ def test_a_file_backend_in_the_legacy_layout_is_read_by_the_bare_stack_name(monk
     monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")
     assert history.last_outputs() == {"secretNames": ["a"]}
     assert asked == ["organization/proj/dev", "dev"]
+
+
+def test_a_new_vault_forgets_the_old_ones_secrets(renamed: tuple[Evaluation, Evaluation]) -> None:
+    """Another namePrefix names another vault (a replacement): the names the old one kept are not in it,
+    so a returning name is created, not imported from a vault that does not hold it."""
+    _, second = renamed
+    moved = evaluate({"namePrefix": "app"}, prior=second)
+    assert moved.changes(second)[SECRET] == "create"
+    assert moved.exports["retiredSecretNames"] == []

@@ -491,16 +491,18 @@ def test_the_interpreter_is_the_virtualenv_python_relative_to_the_program_and_no
 
 def test_a_deployed_stack_updates_its_commands_in_place_and_keeps_its_image_and_jobs() -> None:
     """The state an `up` at 354a22b (shell scripts) left. The commands change their command, not their
-    triggers: an update, not a replacement (pulumi-command replaces on `triggers` only). The preview keeps
-    the build's digest; the up re-reads it (`update: digest`) and builds nothing; no Job runs again."""
+    triggers: an update, not a replacement (pulumi-command replaces on `triggers` only). Its preview cannot
+    know the build's stdout (pulumi-go-provider marks the outputs of a changed resource unknown), so it
+    shows the Jobs, whose image is that digest, replaced, once; the up re-reads the digest
+    (`update: digest`), builds nothing, and leaves the Jobs as they are."""
     before = load(STATES / "dev-at-354a22b.json")
     preview = evaluate(prior=before, preview=True)
     assert preview.changes(before) == {
         "app-image-acr-build": "update: create, interpreter, update",
         "namespace-workload-identity-demo-rbac-ready": "update: create, interpreter",
         "demo-secret-provider-class-kind-ready": "update: create, interpreter",
-        # Since the faults work: the namespace's provider applies over an object an interrupted up left.
-        "namespace-workload-identity-demo-kubernetes": "update: upsertExistingObjects",
+        t.SDK_JOB: "replace: spec",
+        t.FILE_JOB: "replace: spec",
     }
     after = evaluate(prior=before)
     build = after.named("app-image-acr-build")

@@ -230,7 +230,6 @@ def test_a_single_workload_stack_keeps_its_identity_credential_grant_secret_and_
     # Since 354a22b the commands run Python steps, not shell scripts (tests/stack/test_steps.py).
     for command in ("namespace-workload-identity-demo-rbac-ready", "demo-secret-provider-class-kind-ready"):
         assert changes.pop(command) == "update: create, interpreter"
-    assert changes.pop("namespace-workload-identity-demo-kubernetes") == "update: upsertExistingObjects"
     assert changes == {
         "demo-demo-secret-job": "create",
         "demo-demo-secret-file-job": "create",
