@@ -263,10 +263,10 @@ class EngineMocks(pulumi.runtime.Mocks):
         creating = old is None and not replacing and not self.preview
         if creating and typ.startswith("azure-native:") and typ != ROLE:
             self._refuse_existing(rid)
-        if typ.startswith("kubernetes:") and old is None and not replacing and not upsert:
-            # A preview creates with a server-side dry run, which meets the same AlreadyExists (await.go).
-            if f"{typ} {rid}" in self.world.cluster_objects:
-                raise ResourceExists(f'{typ.split(":")[-1]} "{rid}" already exists (AlreadyExists)')
+        # A preview creates with a server-side dry run, which meets the same AlreadyExists (await.go).
+        exists_in_cluster = f"{typ} {rid}" in self.world.cluster_objects
+        if typ.startswith("kubernetes:") and old is None and not replacing and not upsert and exists_in_cluster:
+            raise ResourceExists(f'{typ.split(":")[-1]} "{rid}" already exists (AlreadyExists)')
         if not self.preview and typ.startswith("kubernetes:"):
             key = f"{typ} {rid}"
             # A Job is created once it completed: pulumi-kubernetes awaits it (await/job.go).
