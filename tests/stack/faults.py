@@ -23,7 +23,7 @@ from tests.stack.memo import freeze
 @dataclass(frozen=True)
 class Interrupted:
     state: Evaluation  # the checkpoint's resources, and the live world
-    pending: Registered  # the create in flight, as Check left its inputs
+    pending: tuple[Registered, ...]  # the creates in flight, as Check left their inputs
 
     def export(self, operation: str = "creating") -> dict[str, Any]:
         """`pulumi stack export` of the checkpoint (sdk/go/common/apitype/core.go: DeploymentV3, OperationV2,
@@ -33,27 +33,31 @@ class Interrupted:
             "deployment": {
                 "manifest": {"time": "2026-12-05T00:00:00Z", "magic": "", "version": "v3.272.0"},
                 "resources": [_resource_v3(r) for r in self.state.resources],
-                "pending_operations": [{"resource": _pending_v3(self.pending), "type": operation}],
+                "pending_operations": [{"resource": _pending_v3(r), "type": operation} for r in self.pending],
             },
         }
 
     def cleared(self) -> Evaluation:
-        """After `pulumi refresh --clear-pending-creates` (nothing drifted): the checkpoint without it."""
+        """After the pending creates are dropped (`pulumi stack import` of the export without them; nothing
+        drifted): the checkpoint."""
         return self.state
 
 
-def interrupted_while_creating(full: Evaluation, name: str) -> Interrupted:
-    """The first `up` of `full`, killed while creating `name` after the provider made it."""
-    (target,) = [r for r in full.resources if r.name == name and r.custom]
-    never_started = _dependents(full, target)
-    recorded = [r for r in full.resources if r.urn not in never_started | {target.urn}]
+def interrupted_while_creating(full: Evaluation, *names: str) -> Interrupted:
+    """The first `up` of `full`, killed while creating `names` (at once: none waits for another) after the
+    provider made them."""
+    targets = [r for r in full.resources if r.name in names and r.custom]
+    assert sorted(r.name for r in targets) == sorted(names), names
+    never_started = set().union(*(_dependents(full, target) for target in targets))
+    assert not never_started & {r.urn for r in targets}, "one of them waits for another"
+    recorded = [r for r in full.resources if r.urn not in never_started | {r.urn for r in targets}]
     world = full.world.copy()
     for r in full.resources:
         if r.urn in never_started:
             world.objects.pop(r.id, None)
             world.cluster_objects.pop(f"{r.type} {r.id}", None)
     state = dataclasses.replace(full, resources=freeze(recorded), exports=freeze({}), world=world.frozen())
-    return Interrupted(state, _as_checked(target))
+    return Interrupted(state, tuple(_as_checked(target) for target in targets))
 
 
 def _dependents(ev: Evaluation, target: Registered) -> set[str]:

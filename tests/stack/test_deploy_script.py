@@ -236,7 +236,7 @@ def test_deploy_stops_at_pending_operations_and_says_how_to_recover(
 ) -> None:
     result = run_with(bin_dir, ["--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
     assert result.returncode == 1
-    cluster = interrupted.pending
+    (cluster,) = interrupted.pending
     assert f"{cluster.urn} (interrupted while creating): exists in Azure: adopted as {cluster.id}" in result.stderr
     assert "Recover, then deploy, with one command: ./scripts/deploy.sh dev --recover" in result.stderr
     assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
@@ -247,7 +247,7 @@ def test_deploy_recover_clears_the_pending_create_and_adopts_what_exists(
 ) -> None:
     result = run_with(bin_dir, ["--recover", "--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
     assert result.returncode == 0, result.stderr
-    adopt = json.dumps({interrupted.pending.urn: interrupted.pending.id})
+    adopt = json.dumps({interrupted.pending[0].urn: interrupted.pending[0].id})
     imported, up = calls.read_text().splitlines()[-2:]
     assert imported.startswith("pulumi stack import --stack dev --file ")
     assert imported.endswith(" ADOPT= UPSERT=")
@@ -269,7 +269,7 @@ def test_a_recovery_whose_up_failed_is_finished_by_the_next_deploy(
     result = run_with(bin_dir, [], project, ARM_IDS=ids)
     assert result.returncode == 0, result.stderr
     assert "this up adopts what an interrupted update created" in result.stderr
-    adopt = json.dumps({interrupted.pending.urn: interrupted.pending.id})
+    adopt = json.dumps({interrupted.pending[0].urn: interrupted.pending[0].id})
     assert calls.read_text().splitlines()[-1] == f"pulumi up --stack dev --refresh ADOPT={adopt} UPSERT="
     assert not (project / ".recover" / "dev.env").exists()
 
@@ -280,7 +280,7 @@ def test_deploy_waits_for_a_create_azure_is_still_running(
     """AKS goes on creating the cluster after Pulumi was killed: adopting it now would update it mid-create."""
     result = run_with(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_STATE="Creating")
     assert result.returncode == 1
-    assert f"error: {interrupted.pending.id} is still Creating in Azure" in result.stderr
+    assert f"error: {interrupted.pending[0].id} is still Creating in Azure" in result.stderr
     assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
 
 
@@ -289,6 +289,6 @@ def test_deploy_does_not_guess_when_azure_cannot_be_asked(
 ) -> None:
     result = run_with(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_LOGIN_EXPIRED="1")
     assert result.returncode == 1
-    assert f"could not tell whether {interrupted.pending.id} exists: AADSTS700082" in result.stderr
+    assert f"could not tell whether {interrupted.pending[0].id} exists: AADSTS700082" in result.stderr
     assert "Sign in (az login) and run again." in result.stderr
     assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
