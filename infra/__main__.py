@@ -10,22 +10,28 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
-from workload_id import adopt, history, naming
+from workload_id import WorkloadBinding, adopt, binding_aliases, history, naming
 from workload_id.cluster import AksCluster
 from workload_id.config import load_config
 from workload_id.csi import SecretProviderClass
-from workload_id.identity import WorkloadIdentity
 from workload_id.image import AppImage
 from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
 from workload_id.registry import ContainerRegistry
 from workload_id.secret_store import SecretStore
-from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload
+from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload, instance_labels
 from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_summary
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
 adopt.register(adopt.requested(stack))
+binding_aliases.register(
+    {
+        key: urns
+        for index, spec in enumerate(config.workloads)
+        for key, urns in binding_aliases.earlier_urns(stack, project, spec.name, spec.secrets, first=index == 0).items()
+    }
+)
 client = authorization.get_client_config()
 
 secret_names = [secret.name for secret in config.secrets]
@@ -105,23 +111,38 @@ def secret_read(secret: str) -> SecretRead:
 
 
 def declare_workload(spec: WorkloadSpec, takes_over: bool) -> Workload:
-    """One workload's identity, class (when it reads files) and Workload; with `takes_over`, these take over
+    """One workload's binding, class (when it reads files) and Workload; with `takes_over`, these take over
     the identity, credential, grant and class of a stack that had one workload."""
-    identity = WorkloadIdentity(
-        f"{spec.name}-identity",
-        placement=placement,
-        identity_name=naming.identity_name(config.name_prefix, stack, spec.identity_suffix),
-        secret_ids={secret: store.secrets[secret].id for secret in spec.secrets},
-        subscription_id=client.subscription_id,
-        takes_over=config.secrets[0].name if takes_over else None,
-    )
     namespace = namespaces[spec.namespace]
+    binding = WorkloadBinding(
+        spec.name,
+        {
+            "resource_group_name": group.name,
+            "location": config.location,
+            "identity_name": naming.identity_name(config.name_prefix, stack, spec.identity_suffix),
+            "oidc_issuer_url": cluster.oidc_issuer_url,
+            "namespace": spec.namespace,
+            "service_account_name": spec.service_account,
+            # The vault's id once each secret it scopes exists: the grants wait for their secrets.
+            "key_vault_id": pulumi.Output.all(store.vault_id, *[store.secrets[s].id for s in spec.secrets]).apply(
+                lambda ids: ids[0]
+            ),
+            "secret_names": list(spec.secrets),
+            "tags": placement.tags,
+            "service_account_labels": instance_labels(spec.name),
+        },
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": namespace.provider},
+            # It takes the place of the component that held the identity and its grants before.
+            aliases=binding_aliases.earlier_components(spec.name, first=takes_over),
+        ),
+    )
     secret_provider_class = (
         SecretProviderClass(
             f"{spec.name}-secret-provider-class",
             workload=spec.name,
             namespace=spec.namespace,
-            client_id=identity.client_id,
+            client_id=binding.client_id,
             tenant_id=client.tenant_id,
             vault_name=store.vault_name,
             secret_names=pulumi.Output.all(*[store.secrets[secret].name for secret in spec.secrets]),
@@ -142,13 +163,11 @@ def declare_workload(spec: WorkloadSpec, takes_over: bool) -> Workload:
         spec.name,
         namespace=spec.namespace,
         service_account_name=spec.service_account,
-        identity=identity,
-        resource_group_name=group.name,
-        oidc_issuer_url=cluster.oidc_issuer_url,
+        binding=binding,
         reads={secret: secret_read(secret) for secret in spec.secrets},
         jobs=jobs,
         job_prerequisites=[
-            *identity.secrets_user.values(),
+            *binding.grants.values(),
             cluster.kubelet_acr_pull,
             *(store.secrets[secret].secret for secret in spec.secrets),
             image.build,
@@ -183,8 +202,8 @@ pulumi.export(
     "workloads",
     {
         spec.name: {
-            "identityName": workloads[spec.name].identity.name,
-            "clientId": workloads[spec.name].identity.client_id,
+            "identityName": workloads[spec.name].binding.identity.name,
+            "clientId": workloads[spec.name].binding.client_id,
             "namespace": spec.namespace,
             "serviceAccount": spec.service_account,
             "secrets": list(spec.secrets),

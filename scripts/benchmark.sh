@@ -30,7 +30,7 @@ unit() { # the median of three fresh processes' single evaluation, in seconds
   for _ in 1 2 3; do
     (cd "$work/clone" && env -u PYTHONDONTWRITEBYTECODE .venv/bin/python -c '
 import sys, time
-sys.path[:0] = ["infra", "policy", "."]
+sys.path[:0] = ["infra", "component", "policy", "."]
 from tests.stack.harness import evaluate_stack
 started = time.perf_counter()
 evaluate_stack("dev")

@@ -8,4 +8,4 @@ if [ ! -x .venv/bin/python ]; then
   echo "rehearse.sh: no .venv yet; run ./scripts/test.sh once (it installs the toolchain)" >&2
   exit 1
 fi
-PYTHONPATH="$PWD/infra:$PWD" exec .venv/bin/python -m tests.rehearse "$@"
+PYTHONPATH="$PWD/infra:$PWD/component:$PWD" exec .venv/bin/python -m tests.rehearse "$@"

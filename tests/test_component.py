@@ -4,6 +4,7 @@ by an outside Python program (under the engine emulation) and an outside YAML pr
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -62,10 +63,12 @@ def test_one_version_and_the_locked_dependencies() -> None:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip install <path>`, as an outside project would (no dependencies: they are this venv's)."""
-    target = tmp_path_factory.mktemp("site")
+    target, source = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("source") / "component"
+    # From a copy: setuptools writes its build files beside the sources.
+    shutil.copytree(PACKAGE_DIR, source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(PACKAGE_DIR)],
+         "--target", str(target), str(source)],
         check=True, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     return target
@@ -73,9 +76,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def consumer(installed: Path) -> Evaluation:
+    """The outside program's `up`, importing the installed copy (the repository's own modules set aside for it,
+    then put back: the program under test imports them)."""
+    own = {name: module for name, module in sys.modules.items() if name.startswith("workload_binding")}
+    for name in own:
+        del sys.modules[name]
     sys.path.insert(0, str(installed))
     try:
-        return evaluate(
+        ev = evaluate(
             {
                 "resourceGroupName": "rg-apps",
                 "location": "westeurope",
@@ -85,10 +93,13 @@ def consumer(installed: Path) -> Evaluation:
             secrets={"kubeconfig": "apiVersion: v1\nkind: Config\n"},
             program_dir=CONSUMERS / "python",
         )
+        assert (sys.modules["workload_binding"].__file__ or "").startswith(str(installed)), "the installed copy"
+        return ev
     finally:
         sys.path.remove(str(installed))
         for name in [m for m in sys.modules if m.startswith("workload_binding")]:
             del sys.modules[name]
+        sys.modules.update(own)
 
 
 def test_the_package_installs_from_a_path(installed: Path) -> None:

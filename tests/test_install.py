@@ -110,7 +110,9 @@ def program_imports(program_dir: Path) -> list[str]:
                 modules |= {alias.name for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module)
-    return sorted(modules - {"__future__"})
+    # The component package beside the program: the program puts it on its path (workload_id/__init__.py).
+    beside = {path.name for path in (program_dir.parent / "component").iterdir() if (path / "__init__.py").is_file()}
+    return sorted(modules - {"__future__"} - beside)
 
 
 IMPORT_ALL = textwrap.dedent(

@@ -28,16 +28,16 @@ MISTAKES = [
     ),
     (
         "wrong type to a component's args",
-        'WorkloadIdentity("w", placement=PLACEMENT, identity_name="id", secret_ids={}, subscription_id="sub")',
-        'WorkloadIdentity("w", placement="westeurope", identity_name="id", secret_ids={}, subscription_id="sub")',
+        'ContainerRegistry("r", placement=PLACEMENT, registry_name="acrwiddev", sku="Basic")',
+        'ContainerRegistry("r", placement="westeurope", registry_name="acrwiddev", sku="Basic")',
     ),
 ]
 
 HEADER = """\
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import managedidentity
-from workload_id.identity import WorkloadIdentity
 from workload_id.placement import Placement
+from workload_id.registry import ContainerRegistry
 
 PLACEMENT = Placement(resource_group_name="rg", location="westeurope", tags={})
 """

@@ -42,6 +42,8 @@ class WorkloadBindingArgs(TypedDict):
     """Secrets the workload may read: Key Vault Secrets User on each, at the secret's own scope."""
     tags: NotRequired[pulumi.Input[dict[str, str]]]
     """Tags of the identity."""
+    service_account_labels: NotRequired[dict[str, str]]
+    """Labels of the ServiceAccount."""
 
 
 class WorkloadBinding(pulumi.ComponentResource):
@@ -76,10 +78,15 @@ class WorkloadBinding(pulumi.ComponentResource):
             tags=args.get("tags"),
             opts=child,
         )
+        # Read back from the live identity: in a preview of an identity update its computed outputs are unknown,
+        # and the ServiceAccount's annotation (and whatever uses the client id) would show a change.
+        live = managedidentity.get_user_assigned_identity_output(
+            resource_group_name=args["resource_group_name"], resource_name=identity.name
+        )
         # One credential per identity: Azure refuses parallel writes on one identity (409).
-        credential = managedidentity.FederatedIdentityCredential(
+        self.federated_credential = managedidentity.FederatedIdentityCredential(
             f"{name}-federation",
-            federated_identity_credential_resource_name=f"{namespace}-{account}"[:120],
+            federated_identity_credential_resource_name=f"fic-{namespace}-{account}"[:120].rstrip("-"),
             resource_name_=identity.name,
             resource_group_name=args["resource_group_name"],
             issuer=args["oidc_issuer_url"],
@@ -92,10 +99,11 @@ class WorkloadBinding(pulumi.ComponentResource):
                 vault_id.split("/")[2], KEY_VAULT_SECRETS_USER
             )
         )
-        grants = [
-            authorization.RoleAssignment(
+        # Each grant scoped to its secret: the identity cannot even list the vault's other secrets.
+        self.grants = {
+            secret: authorization.RoleAssignment(
                 f"{name}-{secret}-secrets-user",
-                principal_id=identity.principal_id,
+                principal_id=live.principal_id,
                 # The identity is seconds old; without the type ARM may not find it yet.
                 principal_type="ServicePrincipal",
                 role_definition_id=role_definition,
@@ -104,25 +112,27 @@ class WorkloadBinding(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["roleDefinitionId"]),
             )
             for secret in args["secret_names"]
-        ]
-        service_account = k8s.core.v1.ServiceAccount(
+        }
+        self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata={
                 "name": account,
                 "namespace": namespace,
-                "annotations": {CLIENT_ID_ANNOTATION: identity.client_id},
+                "labels": args.get("service_account_labels"),
+                "annotations": {CLIENT_ID_ANNOTATION: live.client_id},
             },
             # Pods need no Kubernetes API token for this; the webhook projects the Entra token.
             automount_service_account_token=False,
             opts=child,
         )
+        self.identity = identity
 
-        self.client_id = identity.client_id
-        self.principal_id = identity.principal_id
+        self.client_id = live.client_id
+        self.principal_id = live.principal_id
         self.identity_id = identity.id
-        self.subject = credential.subject
-        self.service_account_name = service_account.metadata.apply(lambda m: m.name or account)
-        self.role_assignment_ids = pulumi.Output.all(*[grant.id for grant in grants])
+        self.subject = self.federated_credential.subject
+        self.service_account_name = self.service_account.metadata.apply(lambda m: m.name or account)
+        self.role_assignment_ids = pulumi.Output.all(*[grant.id for grant in self.grants.values()])
         self.register_outputs(
             {
                 "clientId": self.client_id,

@@ -32,10 +32,6 @@ def identity_name(prefix: str, stack: str, workload: str) -> str:
     return f"id-{prefix}-{slug(stack)}"[: IDENTITY_MAX - len(workload) - 1].rstrip("-") + f"-{workload}"
 
 
-def federated_credential_name(namespace: str, service_account: str) -> str:
-    return f"fic-{namespace}-{service_account}"[:120].rstrip("-")
-
-
 def key_vault_name(prefix: str, stack: str, suffix: str) -> str:
     """kv-<prefix>-<stack>-<suffix>, the stack part shortened so the whole fits 24 chars."""
     base = f"kv-{prefix}-{slug(stack)}"[: KEY_VAULT_MAX - len(suffix) - 1].rstrip("-")

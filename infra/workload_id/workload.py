@@ -1,5 +1,6 @@
-"""A workload on the cluster: ServiceAccount, federated credential, NetworkPolicies and, per secret, a Job per
-delivery mode that proves the read."""
+"""A workload on the cluster: its binding (identity, federated credential, grants, ServiceAccount: the
+WorkloadBinding component of component/), NetworkPolicies and, per secret, a Job per delivery mode that
+proves the read."""
 
 from __future__ import annotations
 
@@ -9,16 +10,12 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import managedidentity
+from workload_binding import WorkloadBinding
 
 from .csi import MOUNT_PATH, SecretProviderClass
-from .identity import WorkloadIdentity
 from .jobs import JobTimeouts, PodSpec, reader_job
-from .naming import federated_credential_name
 
-TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 WORKLOAD_IDENTITY_USE_LABEL = "azure.workload.identity/use"
-WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 PART_OF = "workload-identity-demo"
 # The app.kubernetes.io/name of the Jobs' pods, per delivery mode (app.kubernetes.io/instance: the workload).
 JOB_NAME = "read-keyvault-secret"
@@ -27,9 +24,9 @@ FILE_JOB_NAME = "read-keyvault-secret-file"
 LEGACY_TYPE = "workloadid:kubernetes:DemoWorkload"
 
 
-def service_account_subject(namespace: str, service_account: str) -> str:
-    """The `sub` claim Kubernetes puts in a ServiceAccount's projected token."""
-    return f"system:serviceaccount:{namespace}:{service_account}"
+def instance_labels(workload: str) -> dict[str, str]:
+    """The labels of a workload's objects: which workload, and that this stack made them."""
+    return {"app.kubernetes.io/instance": workload, "app.kubernetes.io/part-of": PART_OF}
 
 
 @dataclass(frozen=True)
@@ -61,8 +58,8 @@ class JobSettings:
 
 
 class Workload(pulumi.ComponentResource):
-    """One app on the cluster: its ServiceAccount, the federated credential that lets exactly that
-    ServiceAccount become its identity, and per secret a Job that proves the read (sdk and/or csi)."""
+    """One app on the cluster: its binding (the identity its ServiceAccount becomes) and per secret a Job that
+    proves the read (sdk and/or csi)."""
 
     def __init__(
         self,
@@ -70,9 +67,7 @@ class Workload(pulumi.ComponentResource):
         *,
         namespace: str,
         service_account_name: str,
-        identity: WorkloadIdentity,
-        resource_group_name: pulumi.Input[str],
-        oidc_issuer_url: pulumi.Input[str],
+        binding: WorkloadBinding,
         reads: Mapping[str, SecretRead],
         jobs: JobSettings,
         job_prerequisites: list[pulumi.Resource],
@@ -97,40 +92,12 @@ class Workload(pulumi.ComponentResource):
         # role in it): that orders creation after them and deletion before them.
         in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
         self._name, self._jobs = name, jobs
-        self.identity = identity
-        labels = {"app.kubernetes.io/instance": name, "app.kubernetes.io/part-of": PART_OF}
+        self.binding = binding
+        labels = instance_labels(name)
         self._sdk_labels = {"app.kubernetes.io/name": JOB_NAME, **labels}
         self._file_labels = {"app.kubernetes.io/name": FILE_JOB_NAME, **labels}
-
-        self.service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata={
-                "name": service_account_name,
-                "namespace": namespace,
-                "labels": labels,
-                "annotations": {WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION: identity.client_id},
-            },
-            # The Job needs no Kubernetes API token; the webhook projects its own Entra token.
-            automount_service_account_token=False,
-            opts=in_cluster,
-        )
-
-        # Trust exactly this ServiceAccount, as the cluster's issuer names it. The subject comes from
-        # the same values that name the namespace and the ServiceAccount, not from the SA object: the
-        # credential then waits only for the identity and the issuer, and Entra ID has the whole
-        # Kubernetes side of the deployment to propagate it before the Job's first token exchange.
-        # One credential per identity: no two writes on one identity run side by side (Azure answers
-        # 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity to those).
-        self.federated_credential = managedidentity.FederatedIdentityCredential(
-            f"{name}-federation",
-            federated_identity_credential_resource_name=federated_credential_name(namespace, service_account_name),
-            resource_name_=identity.name,
-            resource_group_name=resource_group_name,
-            issuer=oidc_issuer_url,
-            subject=service_account_subject(namespace, service_account_name),
-            audiences=[TOKEN_EXCHANGE_AUDIENCE],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.service_account = binding.service_account
+        self.federated_credential = binding.federated_credential
 
         # Never start before the whole chain exists: the ServiceAccount, federation, the role
         # assignments, the secret and the image.

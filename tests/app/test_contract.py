@@ -5,15 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from workload_binding import binding
+
 from app import read_secret as app
 from tests.fakes import TOKEN_EXCHANGE_AUDIENCE as FAKE_ENTRA_AUDIENCE
 from tests.fakes.azure import APP_DIR
-from workload_id import secret_store, workload
+from workload_id import secret_store
 
 
 def test_the_app_names_the_audience_the_program_federates() -> None:
     """The app's fix for a federation failure names the audience; the program sets it on the credential."""
-    assert app.TOKEN_EXCHANGE_AUDIENCE == workload.TOKEN_EXCHANGE_AUDIENCE == FAKE_ENTRA_AUDIENCE
+    assert app.TOKEN_EXCHANGE_AUDIENCE == binding.TOKEN_EXCHANGE_AUDIENCE == FAKE_ENTRA_AUDIENCE
 
 
 def test_the_app_computes_the_fingerprint_the_program_expects() -> None:

@@ -27,6 +27,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE as UNKNOWN
 from pulumi_policy.proxy import unknown_checking_proxy
+from workload_binding import binding
 
 import hardening_rules
 import wiring_rules
@@ -356,7 +357,7 @@ def test_the_pack_declares_mandatory_wiring_and_advisory_hardening() -> None:
 
 def test_the_pack_and_the_program_agree_on_the_audience_and_the_role_ids() -> None:
     """The pack stands alone (it runs beside any program), so it keeps its own copies: they must match."""
-    assert wiring_rules.AUDIENCE == workload.TOKEN_EXCHANGE_AUDIENCE
+    assert wiring_rules.AUDIENCE == binding.TOKEN_EXCHANGE_AUDIENCE
     assert wiring_rules.KEY_VAULT_DATA_ROLES[roles.KEY_VAULT_SECRETS_USER] == "Key Vault Secrets User"
     assert wiring_rules.ACR_PULL == roles.ACR_PULL
     assert wiring_rules.USE_LABEL == workload.WORKLOAD_IDENTITY_USE_LABEL

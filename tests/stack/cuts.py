@@ -16,11 +16,12 @@ import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_kubernetes as k8s
 import pytest
+from workload_binding import binding
 
 from tests.stack import wiring
 from tests.stack.harness import Evaluation
 from tests.stack.memo import Cut
-from workload_id import roles, workload
+from workload_id import workload
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ _CUTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], Callable[[Evaluatio
     ),
     (
         "audience constant",
-        lambda mp: mp.setattr(workload, "TOKEN_EXCHANGE_AUDIENCE", "api://AzureAD"),
+        lambda mp: mp.setattr(binding, "TOKEN_EXCHANGE_AUDIENCE", "api://AzureAD"),
         wiring.check_federation,
     ),
     (
@@ -238,7 +239,7 @@ _CUTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], Callable[[Evaluatio
     ),
     (
         "Secrets User role GUID",
-        lambda mp: mp.setattr(roles, "KEY_VAULT_SECRETS_USER", "21090545-7ca7-4776-b22c-e363652d74d2"),
+        lambda mp: mp.setattr(binding, "KEY_VAULT_SECRETS_USER", "21090545-7ca7-4776-b22c-e363652d74d2"),
         wiring.check_roles,
     ),
     (
@@ -312,7 +313,7 @@ def leak_payments_key_to_orders(monkeypatch: pytest.MonkeyPatch) -> None:
     original = authorization.RoleAssignment
 
     def constructor(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "orders-identity-shared-token-secrets-user":
+        if name == "orders-shared-token-secrets-user":
             leaked = pulumi.Output.from_input(kwargs["scope"]).apply(
                 lambda s: s.replace("shared-token", "payments-key")
             )

@@ -114,7 +114,7 @@ class Cut:
 
 # The modules whose attributes a cut may patch: the program's own, and the packages of the SDKs it builds
 # resources with (the program reaches a resource class through its package: `authorization.RoleAssignment`).
-_PROGRAM = "workload_id"
+_PROGRAM = ("workload_id", "workload_binding")
 _SDKS = ("pulumi", "pulumiverse_time")
 
 

@@ -49,7 +49,7 @@ IN_FLIGHT = {
         "secret-store-demo-secret-secret",
         "namespace-workload-identity-demo",
     ),
-    "a role assignment": ("demo-identity-demo-secret-secrets-user",),
+    "a role assignment": ("demo-demo-secret-secrets-user",),
 }
 ADOPT, UPSERT = "WORKLOAD_ID_ADOPT", "PULUMI_K8S_UPSERT_EXISTING_OBJECTS"
 

@@ -94,8 +94,8 @@ def test_a_deep_copy_is_an_ordinary_mutable_one(own: Evaluation) -> None:
 
 
 def test_a_patch_outside_a_cut_is_refused(monkeypatch: pytest.MonkeyPatch, own: Evaluation) -> None:
-    monkeypatch.setattr(workload_id.workload, "service_account_subject", lambda namespace, sa: "system:other")
-    with pytest.raises(AssertionError, match=r"workload\.service_account_subject is patched outside a cut"):
+    monkeypatch.setattr(workload_id.workload, "instance_labels", lambda workload: {})
+    with pytest.raises(AssertionError, match=r"workload\.instance_labels is patched outside a cut"):
         evaluate(OWN)
 
 

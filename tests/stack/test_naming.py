@@ -42,4 +42,3 @@ def test_names_are_readable_for_ordinary_stacks() -> None:
     assert naming.cluster_name("wid", "dev") == "aks-wid-dev"
     assert naming.key_vault_name("wid", "dev", "a1b2c3") == "kv-wid-dev-a1b2c3"
     assert naming.registry_name("wid", "dev", "a1b2c3") == "acrwiddeva1b2c3"
-    assert naming.federated_credential_name("demo", "reader") == "fic-demo-reader"

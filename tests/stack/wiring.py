@@ -1,9 +1,10 @@
 """Cross-resource wiring checks, shared by the wiring tests and the cut-wire (mutation) tests.
 
-Each check takes every workload of the stack in turn (its component's children, its identity's component,
-its class) and fails with an AssertionError that names the broken link, the way the symptom would show up
-on a real cluster (AADSTS70021, 403, a pod the webhook never touches, ...). Which resource belongs to which
-workload is read from the program's structure (parents); every value is then checked, not assumed.
+Each check takes every workload of the stack in turn (its component's children, its binding's children (the
+WorkloadBinding of component/), its class) and fails with an AssertionError that names the broken link, the
+way the symptom would show up on a real cluster (AADSTS70021, 403, a pod the webhook never touches, ...).
+Which resource belongs to which workload is read from the program's structure (parents); every value is
+then checked, not assumed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.stack import constants as t
 from tests.stack.harness import Evaluation, Registered, is_secret
 
 WORKLOAD = "workloadid:kubernetes:Workload"
-IDENTITY_COMPONENT = "workloadid:azure:WorkloadIdentity"
+BINDING = "workloadid:index:WorkloadBinding"
 CLASS_COMPONENT = "workloadid:kubernetes:SecretProviderClass"
 
 
@@ -29,7 +30,7 @@ class WorkloadWiring:
     credential: Registered
     service_account: Registered
     jobs: list[Registered]
-    grants: list[Registered]  # the role assignments of its identity's component
+    grants: list[Registered]  # the role assignments of its binding
     secret_provider_class: Registered | None
 
     @property
@@ -49,11 +50,11 @@ def workloads(ev: Evaluation) -> list[WorkloadWiring]:
     found = []
     for component in ev.of_type(WORKLOAD):
         name = component.name
-        identity_component = ev.one(IDENTITY_COMPONENT, f"{name}-identity")
+        binding = ev.one(BINDING, name)
         classes = [c for c in ev.of_type(CLASS_COMPONENT) if c.name == f"{name}-secret-provider-class"]
-        (identity,) = _children(ev, identity_component, t.IDENTITY)
-        (credential,) = _children(ev, component, t.FEDERATED_CREDENTIAL)
-        (service_account,) = _children(ev, component, t.SERVICE_ACCOUNT)
+        (identity,) = _children(ev, binding, t.IDENTITY)
+        (credential,) = _children(ev, binding, t.FEDERATED_CREDENTIAL)
+        (service_account,) = _children(ev, binding, t.SERVICE_ACCOUNT)
         found.append(
             WorkloadWiring(
                 name=name,
@@ -61,7 +62,7 @@ def workloads(ev: Evaluation) -> list[WorkloadWiring]:
                 credential=credential,
                 service_account=service_account,
                 jobs=_children(ev, component, t.JOB),
-                grants=_children(ev, identity_component, t.ROLE_ASSIGNMENT),
+                grants=_children(ev, binding, t.ROLE_ASSIGNMENT),
                 secret_provider_class=_children(ev, classes[0], t.SECRET_PROVIDER_CLASS)[0] if classes else None,
             )
         )
