@@ -35,9 +35,16 @@ binding_aliases.register(
 client = authorization.get_client_config()
 
 secret_names = [secret.name for secret in config.secrets]
-secret_history = history.SecretHistory.from_outputs(history.last_outputs()).in_vault(
+last_outputs = history.last_outputs()
+secret_history = history.SecretHistory.from_outputs(last_outputs).in_vault(
     lambda suffix: naming.key_vault_name(config.name_prefix, stack, suffix)
 )
+# The one workload of the shorthand config named its identity `...-workload`; moved to the `workloads` list
+# under the same name, it keeps that identity (and its client id) instead of getting a new one.
+SHORTHAND_IDENTITY = naming.identity_name(config.name_prefix, stack, "workload")
+kept_shorthand_identity = {
+    workload for workload, name in history.identity_names(last_outputs).items() if name == SHORTHAND_IDENTITY
+}
 
 tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
 resource_group_name = naming.resource_group_name(config.name_prefix, stack)
@@ -119,7 +126,9 @@ def declare_workload(spec: WorkloadSpec, takes_over: bool) -> Workload:
         {
             "resource_group_name": group.name,
             "location": config.location,
-            "identity_name": naming.identity_name(config.name_prefix, stack, spec.identity_suffix),
+            "identity_name": SHORTHAND_IDENTITY
+            if spec.name in kept_shorthand_identity
+            else naming.identity_name(config.name_prefix, stack, spec.identity_suffix),
             "oidc_issuer_url": cluster.oidc_issuer_url,
             "namespace": spec.namespace,
             "service_account_name": spec.service_account,

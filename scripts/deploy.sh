@@ -10,7 +10,7 @@ usage: ./scripts/deploy.sh [STACK] [--new] [--recover] [PULUMI UP OPTIONS...]
 
 Checks the prerequisites, then runs: pulumi install, pulumi stack select --create STACK,
 pulumi up --stack STACK --refresh [PULUMI UP OPTIONS...]. It stops before `up` when an
-interrupted update left pending operations, and says what each one is.
+interrupted update left pending creates, and says what each one is.
 
   STACK        a stack with a Pulumi.STACK.yaml in this directory (default: dev)
   --new        deploy STACK although it has no Pulumi.STACK.yaml: a new stack on

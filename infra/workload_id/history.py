@@ -69,3 +69,12 @@ class SecretHistory:
         """name -> the ARM id to import, for each declared name the vault kept from an earlier `up`."""
         vault = f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.KeyVault/vaults"
         return {name: f"{vault}/{self.vault_name}/secrets/{name}" for name in declared if name in self.retired}
+
+
+def identity_names(outputs: Mapping[str, Any]) -> dict[str, str]:
+    """workload -> the Azure name the last `up` gave its identity (the output `workloads`; before it, the one
+    workload `demo`, `workloadIdentityName`)."""
+    named = {w: str(v["identityName"]) for w, v in (outputs.get("workloads") or {}).items() if v.get("identityName")}
+    if not named and outputs.get("workloadIdentityName"):
+        named = {"demo": str(outputs["workloadIdentityName"])}
+    return named

@@ -293,3 +293,35 @@ def test_a_secrets_name_reaches_every_consumer(three: Evaluation, secret: str) -
         if w.secret_provider_class is not None:
             objects = w.secret_provider_class.inputs["spec"]["parameters"]["objects"]
             assert (f"objectName: {secret}\n" in objects) == (w.name in readers), w.name
+
+
+# The shorthand stack's one workload, written as the lists (docs/workloads.md): same names everywhere.
+AS_LISTS = {
+    "secretDelivery": "sdk",  # its default: `pulumi config rm secretDelivery`, as the refusal says
+    "secrets": [{"name": "demo-secret"}],
+    "workloads": [
+        {
+            "name": "demo",
+            "namespace": "workload-identity-demo",
+            "serviceAccount": "keyvault-reader",
+            "secrets": ["demo-secret"],
+            "delivery": "both",
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("recorded", ["dev-at-354a22b.json", "dev-at-177a8f2.json"])
+def test_moving_a_running_stack_to_the_lists_keeps_its_identity_credential_and_grant(recorded: str) -> None:
+    """Under the same workload name, the identity keeps the name the shorthand gave it (`...-workload`, read
+    from the stack's last outputs), so its client id, the credential and the grant stay."""
+    before = load(STATES / recorded)
+    after = evaluate(AS_LISTS, prior=before)
+    kept = {r.aliased_from or r.urn: r for r in after.resources}
+    for old in before.resources:
+        if old.type in (t.IDENTITY, t.FEDERATED_CREDENTIAL, t.ROLE_ASSIGNMENT, t.SECRET):
+            assert kept[old.urn].step in ("same", "update"), old.name
+            assert kept[old.urn].id == old.id, old.name
+    identity = after.one(t.IDENTITY)
+    assert identity.inputs["resourceName"] == "id-wid-dev-workload"
+    assert after.exports["workloads"]["demo"]["clientId"] == identity.outputs["clientId"]
