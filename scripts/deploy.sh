@@ -123,8 +123,10 @@ trap 'rm -rf "$work"' EXIT
 recovery=".recover/$stack.env"
 pulumi stack export --stack "$stack" --file "$work/state.json"
 pending=0
+recovering=()
+if [ "$recover" = true ]; then recovering=(--recovering); fi
 python3 scripts/recover.py "$work/state.json" --stack "$stack" --env-file "$work/recovery.env" \
-  --cleared-file "$work/cleared.json" || pending=$?
+  --cleared-file "$work/cleared.json" --previous "$recovery" ${recovering[@]+"${recovering[@]}"} || pending=$?
 case $pending in
   0) ;;
   3)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import shutil
@@ -133,7 +134,8 @@ def provisioning_state(rid: str, version: str) -> str | None:
     fail(f"error: could not tell whether {rid} exists: {last_line(got.stderr)}", "Sign in (az login) and run again.")
 
 
-def classify(operation: dict, subscription: str) -> Pending:
+def classify(operation: dict, subscription: str, recorded: dict[str, str]) -> Pending:
+    """What to do with one pending operation; `recorded`: the state's resources, urn -> id."""
     resource, kind = operation["resource"], operation["type"]
     urn, typ = resource["urn"], resource["type"]
     if kind != "creating":
@@ -142,6 +144,13 @@ def classify(operation: dict, subscription: str) -> Pending:
         found = arm_id(resource, subscription)
     except KeyError as missing:
         fail(f"error: cannot tell the Azure id of {urn}: its recorded inputs lack {missing}")
+    if urn in recorded:  # the create of a replacement (create-before-delete): the old one is still recorded
+        if found is None or found[0].lower() == recorded[urn].lower() or provisioning_state(*found) is None:
+            return Pending(urn, kind, "an interrupted replacement: the next up replaces it again")
+        fail(
+            f"error: an interrupted replacement of {urn} left a second copy in Azure: {found[0]}",
+            f"Delete that copy (az resource delete --ids {found[0]}), then run this again.",
+        )
     if found is not None:
         rid, version = found
         state = provisioning_state(rid, version)
@@ -194,14 +203,30 @@ def without_pending_creates(export: dict) -> dict:
     return {**export, "deployment": deployment}
 
 
-def report(stack: str, pending: list[Pending]) -> str:
-    lines = [f"error: stack '{stack}' has {len(pending)} pending create(s) from an interrupted update:"]
+def previous_environment(path: str | None) -> dict[str, str]:
+    """The environment an earlier recovery wrote (`export NAME='value'` lines), if its file is there."""
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as file:
+        pairs = [shlex.split(line.removeprefix("export "))[0] for line in file if line.startswith("export ")]
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def merged(env: dict[str, str], previous: dict[str, str]) -> dict[str, str]:
+    """This recovery's environment, plus what an unfinished earlier one still had to adopt."""
+    adopt = {**json.loads(previous.get(ADOPT, "{}")), **json.loads(env[ADOPT])}
+    upsert = {UPSERT: "true"} if UPSERT in env or UPSERT in previous else {}
+    return {ADOPT: json.dumps(adopt), **upsert}
+
+
+def report(stack: str, pending: list[Pending], env: dict[str, str], recovering: bool) -> str:
+    heading = "recovering" if recovering else f"error: stack '{stack}' has"
+    lines = [f"{heading} {len(pending)} pending create(s) from an interrupted update:"]
     lines += [f"  {p.urn} (interrupted while {p.operation}): {p.outcome}" for p in pending]
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in environment(pending).items())
-    lines += [
-        f"Recover, then deploy, with one command: ./scripts/deploy.sh {stack} --recover",
-        f"(it imports the state without the pending creates, then runs: {env} pulumi up)",
-    ]
+    variables = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    if not recovering:
+        lines.append(f"Recover, then deploy, with one command: ./scripts/deploy.sh {stack} --recover")
+    lines.append(f"(the state is imported without the pending creates, then: {variables} pulumi up)")
     return "\n".join(lines)
 
 
@@ -211,6 +236,8 @@ def main() -> None:
     parser.add_argument("--stack", default="<stack>", help="the stack's name, for the printed commands")
     parser.add_argument("--env-file", help="where to write, as `export` lines, the environment of the recovering up")
     parser.add_argument("--cleared-file", help="where to write the state without its pending creates")
+    parser.add_argument("--previous", help="an earlier recovery's --env-file whose up did not finish: merged in")
+    parser.add_argument("--recovering", action="store_true", help="report what is recovered, not how to recover")
     args = parser.parse_args()
     try:
         if args.export:
@@ -221,26 +248,27 @@ def main() -> None:
         deployment = export.get("deployment") or {}
     except (OSError, ValueError) as err:
         fail(f"error: could not read the stack's state (pulumi stack export): {err}")
-    recorded = {r["urn"] for r in deployment.get("resources") or []}
-    operations = [op for op in deployment.get("pending_operations") or [] if op["resource"]["urn"] not in recorded]
+    recorded = {r["urn"]: str(r.get("id", "")) for r in deployment.get("resources") or []}
+    operations = deployment.get("pending_operations") or []
     if not operations:
         return
     needs_azure = any(op["resource"]["type"].startswith("azure-native:") for op in operations)
     subscription = subscription_of(deployment) if needs_azure else ""
-    pending = [classify(op, subscription) for op in operations]
+    pending = [classify(op, subscription, recorded) for op in operations]
     creates = [p for p in pending if p.operation == "creating"]
     if not creates:
         # Any next operation drops the others (journal.go carries only creates over).
         for p in pending:
             print(f"note: {p.urn} (interrupted while {p.operation}): {p.outcome}", file=sys.stderr)
         return
+    env = merged(environment(creates), previous_environment(args.previous))
     if args.env_file:
         with open(args.env_file, "w", encoding="utf-8") as file:
-            file.writelines(f"export {k}={shlex.quote(v)}\n" for k, v in environment(creates).items())
+            file.writelines(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
     if args.cleared_file:
         with open(args.cleared_file, "w", encoding="utf-8") as file:
             json.dump(without_pending_creates(export), file)
-    print(report(args.stack, creates), file=sys.stderr)
+    print(report(args.stack, creates, env, args.recovering), file=sys.stderr)
     sys.exit(PENDING)
 
 

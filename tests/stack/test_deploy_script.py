@@ -248,6 +248,8 @@ def test_deploy_recover_clears_the_pending_create_and_adopts_what_exists(
     result = run_with(bin_dir, ["--recover", "--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
     assert result.returncode == 0, result.stderr
     adopt = json.dumps({interrupted.pending[0].urn: interrupted.pending[0].id})
+    assert "recovering 1 pending create(s)" in result.stderr
+    assert "Recover, then deploy" not in result.stderr, "not told to run what it runs"
     imported, up = calls.read_text().splitlines()[-2:]
     assert imported.startswith("pulumi stack import --stack dev --file ")
     assert imported.endswith(" ADOPT= UPSERT=")
@@ -292,3 +294,18 @@ def test_deploy_does_not_guess_when_azure_cannot_be_asked(
     assert f"could not tell whether {interrupted.pending[0].id} exists: AADSTS700082" in result.stderr
     assert "Sign in (az login) and run again." in result.stderr
     assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
+
+
+def test_a_second_recovery_keeps_what_an_unfinished_first_one_had_to_adopt(
+    project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
+) -> None:
+    """The first recovery's up failed after its state import; then another up was interrupted too."""
+    ids = str(tmp_path / "arm-ids")
+    assert run_with(bin_dir, ["--recover"], project, ARM_IDS=ids, UP_FAILS="1").returncode == 1
+    identity = interrupted_while_creating(evaluate(), "demo-identity")
+    (tmp_path / "export.json").write_text(json.dumps(identity.export()))
+    (tmp_path / "arm-ids").write_text("\n".join(identity.state.world.objects))
+    result = run_with(bin_dir, ["--recover"], project, ARM_IDS=ids)
+    assert result.returncode == 0, result.stderr
+    adopt = {interrupted.pending[0].urn: interrupted.pending[0].id, identity.pending[0].urn: identity.pending[0].id}
+    assert calls.read_text().splitlines()[-1] == f"pulumi up --stack dev --refresh ADOPT={json.dumps(adopt)} UPSERT="

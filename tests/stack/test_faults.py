@@ -81,6 +81,8 @@ def recover(interrupted: Interrupted, tmp_path: Path) -> tuple[subprocess.Comple
         timeout=60,
         check=False,
     )
+    if not env.exists():
+        return result, {}
     exported = [shlex.split(line.removeprefix("export "))[0] for line in env.read_text().splitlines()]
     return result, dict(item.split("=", 1) for item in exported)
 
@@ -244,3 +246,26 @@ def test_a_bad_adoption_stops_the_program_with_one_line_before_any_resource(valu
     assert_printed_as_one_line(raised.value.cause)
     assert message in str(raised.value.cause)
     assert raised.value.resources == []
+
+
+@pytest.mark.parametrize("copy_exists", [True, False], ids=["second copy in Azure", "not created"])
+def test_an_interrupted_replacement_is_told_apart_from_a_create(
+    first: Evaluation, tmp_path: Path, copy_exists: bool
+) -> None:
+    """A grant replaced create-before-delete (a new principal, a new role): the old one is still recorded and
+    the new one, under a new GUID, was in flight. A second copy would make the next up's create fail with
+    RoleAssignmentExists, so it is named for deletion; without one, the next up replaces it again."""
+    old = custom(first, "demo-demo-secret-secrets-user")
+    new_id = old.id.rsplit("/", 1)[0] + "/99999999-8888-7777-6666-555555555555"
+    in_flight = dataclasses.replace(old, inputs={**old.inputs, "roleAssignmentName": new_id.rsplit("/", 1)[1]})
+    world = first.world.copy()
+    if copy_exists:
+        world.objects[new_id] = {"id": new_id}
+    result, _ = recover(Interrupted(dataclasses.replace(first, world=world.frozen()), (in_flight,)), tmp_path)
+    if copy_exists:
+        assert result.returncode == 1
+        assert f"left a second copy in Azure: {new_id}" in result.stderr
+        assert f"az resource delete --ids {new_id}" in result.stderr
+    else:
+        assert result.returncode == 3, result.stderr
+        assert "an interrupted replacement: the next up replaces it again" in result.stderr
