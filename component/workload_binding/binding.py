@@ -81,7 +81,10 @@ class WorkloadBinding(pulumi.ComponentResource):
         # Read back from the live identity: in a preview of an identity update its computed outputs are unknown,
         # and the ServiceAccount's annotation (and whatever uses the client id) would show a change.
         live = managedidentity.get_user_assigned_identity_output(
-            resource_group_name=args["resource_group_name"], resource_name=identity.name
+            resource_group_name=args["resource_group_name"],
+            resource_name=identity.name,
+            # Through the provider the identity was created with (the caller's `providers`, if any).
+            opts=pulumi.InvokeOutputOptions(parent=self),
         )
         # One credential per identity: Azure refuses parallel writes on one identity (409).
         self.federated_credential = managedidentity.FederatedIdentityCredential(
@@ -102,7 +105,9 @@ class WorkloadBinding(pulumi.ComponentResource):
         # Each grant scoped to its secret: the identity cannot even list the vault's other secrets.
         self.grants = {
             secret: authorization.RoleAssignment(
-                f"{name}-{secret}-secrets-user",
+                # "." is in neither a workload's nor a secret's alphabet: `orders` + `api-key` and `orders-api` +
+                # `key` name two grants, not one URN.
+                f"{name}.{secret}-secrets-user",
                 principal_id=live.principal_id,
                 # The identity is seconds old; without the type ARM may not find it yet.
                 principal_type="ServicePrincipal",

@@ -19,10 +19,11 @@ CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 GRANT = "azure-native:authorization:RoleAssignment"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 # The components the binding's resources had as parents, by release.
-WORKLOAD_IDENTITY, WORKLOAD, DEMO_WORKLOAD = (
+WORKLOAD_IDENTITY, WORKLOAD, DEMO_WORKLOAD, BINDING = (
     "workloadid:azure:WorkloadIdentity",
     "workloadid:kubernetes:Workload",
     "workloadid:kubernetes:DemoWorkload",
+    "workloadid:index:WorkloadBinding",
 )
 
 
@@ -41,15 +42,16 @@ def earlier_urns(
         (SERVICE_ACCOUNT, f"{workload}-sa"): [urn(WORKLOAD, SERVICE_ACCOUNT, f"{workload}-sa")],
     }
     for secret in secrets:
-        found[(GRANT, f"{workload}-{secret}-secrets-user")] = [
-            urn(WORKLOAD_IDENTITY, GRANT, f"{workload}-identity-{secret}-secrets-user")
+        found[(GRANT, f"{workload}.{secret}-secrets-user")] = [
+            urn(WORKLOAD_IDENTITY, GRANT, f"{workload}-identity-{secret}-secrets-user"),
+            urn(BINDING, GRANT, f"{workload}-{secret}-secrets-user"),  # 80fdbdb..8d217cb named it so
         ]
     if first:  # one workload, one identity, one secret (up to 177a8f2)
         found[(IDENTITY, f"{workload}-identity")].append(urn(WORKLOAD_IDENTITY, IDENTITY, "workload-identity"))
         found[(CREDENTIAL, f"{workload}-federation")].append(urn(DEMO_WORKLOAD, CREDENTIAL, "demo-federation"))
         found[(SERVICE_ACCOUNT, f"{workload}-sa")].append(urn(DEMO_WORKLOAD, SERVICE_ACCOUNT, "demo-sa"))
         if secrets:
-            found[(GRANT, f"{workload}-{secrets[0]}-secrets-user")].append(
+            found[(GRANT, f"{workload}.{secrets[0]}-secrets-user")].append(
                 urn(WORKLOAD_IDENTITY, GRANT, "workload-identity-secrets-user")
             )
     return found

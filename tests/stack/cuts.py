@@ -313,7 +313,7 @@ def leak_payments_key_to_orders(monkeypatch: pytest.MonkeyPatch) -> None:
     original = authorization.RoleAssignment
 
     def constructor(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "orders-shared-token-secrets-user":
+        if name == "orders.shared-token-secrets-user":
             leaked = pulumi.Output.from_input(kwargs["scope"]).apply(
                 lambda s: s.replace("shared-token", "payments-key")
             )

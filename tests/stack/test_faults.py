@@ -49,7 +49,7 @@ IN_FLIGHT = {
         "secret-store-demo-secret-secret",
         "namespace-workload-identity-demo",
     ),
-    "a role assignment": ("demo-demo-secret-secrets-user",),
+    "a role assignment": ("demo.demo-secret-secrets-user",),
 }
 ADOPT, UPSERT = "WORKLOAD_ID_ADOPT", "PULUMI_K8S_UPSERT_EXISTING_OBJECTS"
 
@@ -255,7 +255,7 @@ def test_an_interrupted_replacement_is_told_apart_from_a_create(
     """A grant replaced create-before-delete (a new principal, a new role): the old one is still recorded and
     the new one, under a new GUID, was in flight. A second copy would make the next up's create fail with
     RoleAssignmentExists, so it is named for deletion; without one, the next up replaces it again."""
-    old = custom(first, "demo-demo-secret-secrets-user")
+    old = custom(first, "demo.demo-secret-secrets-user")
     new_id = old.id.rsplit("/", 1)[0] + "/99999999-8888-7777-6666-555555555555"
     in_flight = dataclasses.replace(old, inputs={**old.inputs, "roleAssignmentName": new_id.rsplit("/", 1)[1]})
     world = first.world.copy()

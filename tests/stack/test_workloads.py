@@ -325,3 +325,27 @@ def test_moving_a_running_stack_to_the_lists_keeps_its_identity_credential_and_g
     identity = after.one(t.IDENTITY)
     assert identity.inputs["resourceName"] == "id-wid-dev-workload"
     assert after.exports["workloads"]["demo"]["clientId"] == identity.outputs["clientId"]
+
+
+def test_grants_of_workloads_whose_names_run_together_stay_apart() -> None:
+    """`orders` + `api-key` and `orders-api` + `key`: with "-" between them both grants were
+    `orders-api-key-secrets-user`, one URN for two resources (the engine's duplicate-URN error)."""
+    entry = {"namespace": "shop", "delivery": "sdk"}
+    config = {
+        "secretDelivery": "sdk",  # its default: the lists hold the delivery
+        "secrets": [{"name": "api-key"}, {"name": "key"}],
+        "workloads": [
+            {**entry, "name": "orders", "serviceAccount": "orders", "secrets": ["api-key"]},
+            {**entry, "name": "orders-api", "serviceAccount": "api", "secrets": ["key"]},
+        ],
+    }
+    grants = [g for g in evaluate(config).of_type(t.ROLE_ASSIGNMENT) if g.name.endswith("secrets-user")]
+    assert sorted(g.name for g in grants) == ["orders-api.key-secrets-user", "orders.api-key-secrets-user"]
+    assert len({g.urn for g in grants}) == 2
+
+
+def test_a_stack_deployed_with_the_first_names_of_the_binding_keeps_its_grants() -> None:
+    """Deployed at 8d217cb, when the binding named a grant `<workload>-<secret>-secrets-user`."""
+    before = load(STATES / "dev-at-8d217cb.json")
+    after = evaluate(prior=before)
+    assert after.changes(before) == {}
