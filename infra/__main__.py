@@ -18,12 +18,14 @@ from workload_id.image import AppImage
 from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
 from workload_id.registry import ContainerRegistry
-from workload_id.secret_store import SecretStore
+from workload_id.secret_store import SecretStore, read_existing_vault
 from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload, instance_labels
 from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_summary
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
+# An existing vault is read, and refused if unusable, before anything is declared.
+existing_vault = read_existing_vault(config.existing_key_vault) if config.existing_key_vault else None
 adopt.register(adopt.requested(stack))
 binding_aliases.register(
     {
@@ -37,7 +39,11 @@ client = authorization.get_client_config()
 secret_names = [secret.name for secret in config.secrets]
 last_outputs = history.last_outputs()
 secret_history = history.SecretHistory.from_outputs(last_outputs).in_vault(
-    lambda suffix: naming.key_vault_name(config.name_prefix, stack, suffix)
+    lambda suffix: (
+        config.existing_key_vault.name
+        if config.existing_key_vault
+        else naming.key_vault_name(config.name_prefix, stack, suffix)
+    )
 )
 # The one workload of the shorthand config named its identity `...-workload`; moved to the `workloads` list
 # under the same name, it keeps that identity (and its client id) instead of getting a new one.
@@ -91,6 +97,7 @@ store = SecretStore(
     # With the vault firewall closed, the Job's pods still need in: allow the cluster's egress IPs.
     allowed_ips=cluster.egress_ips() if config.key_vault_network_default_action == "Deny" else [],
     adopt=secret_history.adoptions(secret_names, client.subscription_id, resource_group_name),
+    existing_vault=existing_vault,
 )
 # Every distinct namespace a managed namespace, with the deployer's role on it; the first one takes over
 # the namespace of a stack that had one workload.

@@ -62,6 +62,14 @@ _SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+@dataclass(frozen=True)
+class ExistingResource:
+    """An Azure resource the stack uses but does not own: where it is."""
+
+    resource_group: str
+    name: str
+
+
 class ConfigError(pulumi.RunError):
     """A configuration value is invalid; the message names the key and the fix.
 
@@ -92,6 +100,7 @@ class StackConfig:
     key_vault_soft_delete_days: int
     key_vault_network_default_action: NetworkDefaultAction
     key_vault_allowed_ip_ranges: tuple[str, ...]
+    existing_key_vault: ExistingResource | None
     secrets: tuple[SecretSpec, ...]
     workloads: tuple[WorkloadSpec, ...]
     csi_rotation_poll_interval: str
@@ -324,12 +333,49 @@ def _vault(read: _Reader) -> dict[str, Any]:
     key_vault_allowed_ip_ranges = tuple(
         _cidr("keyVaultAllowedIpRanges", r) for r in read.texts("keyVaultAllowedIpRanges")
     )
+    existing = _existing(read, "existingKeyVault", "vault")
+    if existing is not None:
+        # What only a vault the stack creates can have.
+        for key in ("keyVaultPurgeProtection", "keyVaultSoftDeleteDays", "keyVaultNetworkDefaultAction"):
+            if read.raw(key) != VAULT_DEFAULTS[key]:
+                raise _fail(
+                    key,
+                    "applies only to a vault this stack creates, not to existingKeyVault",
+                    f"pulumi config rm {key}",
+                )
+        if key_vault_allowed_ip_ranges:
+            raise _fail(
+                "keyVaultAllowedIpRanges",
+                "applies only to a vault this stack creates; an existing vault's firewall stays as its owner set it",
+                "pulumi config rm keyVaultAllowedIpRanges",
+            )
     return {
         "key_vault_purge_protection": key_vault_purge_protection,
         "key_vault_soft_delete_days": key_vault_soft_delete_days,
         "key_vault_network_default_action": key_vault_network_default_action,
         "key_vault_allowed_ip_ranges": key_vault_allowed_ip_ranges,
+        "existing_key_vault": existing,
     }
+
+
+VAULT_DEFAULTS = {
+    "keyVaultPurgeProtection": False,
+    "keyVaultSoftDeleteDays": 7,
+    "keyVaultNetworkDefaultAction": "Allow",
+}
+
+
+def _existing(read: _Reader, key: str, what: str) -> ExistingResource | None:
+    """{resourceGroup, name} of an existing resource, or None when the key is left empty."""
+    value = read.object(key)
+    if value == {}:
+        return None
+    fix = f"pulumi config set --path '{key}.resourceGroup' <group>; pulumi config set --path '{key}.name' <{what}>"
+    if not isinstance(value, dict) or set(value) != {"resourceGroup", "name"}:
+        raise _fail(key, f"must be {{resourceGroup, name}} of the {what}, got {json.dumps(value)}", fix)
+    if not all(isinstance(v, str) and v.strip() for v in value.values()):
+        raise _fail(key, "resourceGroup and name must be non-empty strings", fix)
+    return ExistingResource(resource_group=value["resourceGroup"].strip(), name=value["name"].strip())
 
 
 def _single_secret(read: _Reader) -> SecretSpec:

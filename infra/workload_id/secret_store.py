@@ -14,7 +14,7 @@ import pulumi_random as random
 import pulumiverse_time as time
 from pulumi_azure_native import keyvault
 
-from .config import StackConfig
+from .config import ConfigError, ExistingResource, StackConfig
 from .placement import Placement
 from .workloads_config import SecretSpec
 
@@ -45,14 +45,67 @@ class SecretStore(pulumi.ComponentResource):
         tenant_id: pulumi.Input[str],
         allowed_ips: pulumi.Input[Sequence[str]] = (),
         adopt: Mapping[str, str] | None = None,
+        existing_vault: keyvault.GetVaultResult | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """allowed_ips: addresses let through the firewall besides the configured ranges
         (the cluster's egress IPs when the default action is Deny). adopt: secret name -> the ARM id of
-        the secret the vault kept from an earlier `up` (workload_id/history.py), imported, not created."""
+        the secret the vault kept from an earlier `up` (workload_id/history.py), imported, not created.
+        existing_vault: config.existing_key_vault as read_existing_vault found it; the secrets go into that
+        vault, which the stack only reads."""
         super().__init__("workloadid:azure:SecretStore", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        existing = config.existing_key_vault
+        if existing is None:
+            self.vault: keyvault.Vault | None = self._own_vault(
+                name, placement, config, vault_name, tenant_id, allowed_ips
+            )
+            self.vault_name: pulumi.Output[str] = self.vault.name
+            self.vault_id: pulumi.Output[str] = self.vault.id
+            vault_group: pulumi.Input[str] = placement.resource_group_name
+            # Read from the live vault: in a preview of a vault update, its computed outputs are unknown.
+            live_vault = keyvault.get_vault_output(resource_group_name=vault_group, vault_name=self.vault.name)
+            self.vault_uri: pulumi.Output[str] = live_vault.apply(lambda v: v.properties.vault_uri or "")
+        else:
+            assert existing_vault is not None, "read_existing_vault(config.existing_key_vault) first"
+            found = existing_vault
+            self.vault = None
+            self.vault_name = pulumi.Output.from_input(existing.name)
+            self.vault_id = pulumi.Output.from_input(found.id)
+            vault_group = existing.resource_group
+            self.vault_uri = pulumi.Output.from_input(found.properties.vault_uri or "")
+        # The first secret takes over the resources of the single secret the stack had before `secrets`.
+        self.secrets = {
+            spec.name: StoredSecret(
+                f"{name}-{spec.name}",
+                spec,
+                placement=placement,
+                vault_name=self.vault_name,
+                vault_group=vault_group,
+                parent=self,
+                old_prefix=name if index == 0 else None,
+                import_id=(adopt or {}).get(spec.name),
+            )
+            for index, spec in enumerate(config.secrets)
+        }
+        self.register_outputs(
+            {
+                "vaultId": self.vault_id,
+                "vaultUri": self.vault_uri,
+                "secretIds": {n: s.id for n, s in self.secrets.items()},
+            }
+        )
 
+    def _own_vault(
+        self,
+        name: str,
+        placement: Placement,
+        config: StackConfig,
+        vault_name: pulumi.Input[str],
+        tenant_id: pulumi.Input[str],
+        allowed_ips: pulumi.Input[Sequence[str]],
+    ) -> keyvault.Vault:
+        """The vault this stack creates, in Azure RBAC mode, with the configured protection and firewall."""
+        child = pulumi.ResourceOptions(parent=self)
         configured = list(config.key_vault_allowed_ip_ranges)
         network_acls: keyvault.NetworkRuleSetArgsDict = {
             "default_action": config.key_vault_network_default_action,
@@ -78,7 +131,7 @@ class SecretStore(pulumi.ComponentResource):
             "network_acls": network_acls,
             "public_network_access": "Enabled",
         }
-        self.vault = keyvault.Vault(
+        return keyvault.Vault(
             f"{name}-vault",
             vault_name=vault_name,
             resource_group_name=placement.resource_group_name,
@@ -88,33 +141,25 @@ class SecretStore(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.vault_name = self.vault.name
-        self.vault_id = self.vault.id
-        # Read from the live vault: in a preview of a vault update, its computed outputs are unknown.
-        live_vault = keyvault.get_vault_output(
-            resource_group_name=placement.resource_group_name, vault_name=self.vault.name
+
+def read_existing_vault(existing: ExistingResource) -> keyvault.GetVaultResult:
+    """The existing vault, read once before anything is declared; refused in one line if it is missing or
+    in access-policy mode (the stack grants Key Vault Secrets User through Azure RBAC)."""
+    where = f"vault {existing.name} in resource group {existing.resource_group}"
+    try:
+        found = keyvault.get_vault(resource_group_name=existing.resource_group, vault_name=existing.name)
+    except Exception as err:
+        raise ConfigError(
+            f"config 'existingKeyVault': {where} cannot be read ({str(err).splitlines()[0]}). Fix: check the"
+            " names, and that you may read it (Reader on the vault)"
+        ) from None
+    if not found.properties.enable_rbac_authorization:
+        raise ConfigError(
+            f"config 'existingKeyVault': {where} uses access policies; this stack grants Key Vault Secrets User"
+            f" through Azure RBAC. Fix: az keyvault update -g {existing.resource_group} -n {existing.name}"
+            " --enable-rbac-authorization true (once what its access policies allow is granted as roles)"
         )
-        self.vault_uri = live_vault.apply(lambda v: v.properties.vault_uri or "")
-        # The first secret takes over the resources of the single secret the stack had before `secrets`.
-        self.secrets = {
-            spec.name: StoredSecret(
-                f"{name}-{spec.name}",
-                spec,
-                placement=placement,
-                vault=self.vault,
-                parent=self,
-                old_prefix=name if index == 0 else None,
-                import_id=(adopt or {}).get(spec.name),
-            )
-            for index, spec in enumerate(config.secrets)
-        }
-        self.register_outputs(
-            {
-                "vaultId": self.vault_id,
-                "vaultUri": self.vault_uri,
-                "secretIds": {n: s.id for n, s in self.secrets.items()},
-            }
-        )
+    return found
 
 
 class StoredSecret:
@@ -127,7 +172,8 @@ class StoredSecret:
         spec: SecretSpec,
         *,
         placement: Placement,
-        vault: keyvault.Vault,
+        vault_name: pulumi.Input[str],
+        vault_group: pulumi.Input[str],
         parent: pulumi.Resource,
         old_prefix: str | None,
         import_id: str | None = None,
@@ -166,8 +212,8 @@ class StoredSecret:
         self.secret = keyvault.Secret(
             f"{name}-secret",
             secret_name=spec.name,
-            vault_name=vault.name,
-            resource_group_name=placement.resource_group_name,
+            vault_name=vault_name,
+            resource_group_name=vault_group,
             tags=placement.tags,
             properties=properties,
             # ARM cannot delete a secret: azure-native deletes it through the vault's data plane,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import grpc
 import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
@@ -37,6 +38,7 @@ from tests.stack.azure_model import (
     DEPLOYER_OBJECT_ID,
     SUBSCRIPTION_ID,
     TENANT_ID,
+    ResourceNotFound,
     World,
     admin_kubeconfig,
     exec_kubeconfig,
@@ -252,7 +254,26 @@ class RecordingMonitor(EngineMonitor):
 
     def Invoke(self, request: Any) -> Any:
         self.invokes.append(request.tok)
-        return super().Invoke(request)
+        try:
+            return super().Invoke(request)
+        except ResourceNotFound as err:
+            # The engine answers a provider's error as the RPC's error (pkg/resource/deploy/source_eval.go,
+            # Invoke: "invocation of %v returned an error"); the SDK raises it where the program invoked.
+            raise InvokeFailed(f"invocation of {request.tok} returned an error: {err}") from None
+
+
+class InvokeFailed(grpc.RpcError):
+    """A failed invoke as the engine's resource monitor reports it: a gRPC error with details."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
 
 
 def evaluate(

@@ -67,8 +67,9 @@ def test_the_program_reads_exactly_the_declared_keys_each_with_type_description_
     for key, spec in DECLARED.items():
         assert spec.get("description"), key
         # The types the CLI validates a stack's value against (sdk/go/common/workspace/project.go, ValidateConfigValue;
-        # `object` items since pulumi v3.186.0, #20129, older than the CLI deploy.sh requires).
-        assert spec.get("type") in ("string", "integer", "boolean", "array"), key
+        # `object` items since pulumi v3.186.0, #20129, and `object` keys since v3.187.0, #20132, both older than the
+        # CLI deploy.sh requires).
+        assert spec.get("type") in ("string", "integer", "boolean", "array", "object"), key
         if spec["type"] == "array":
             assert spec["items"]["type"] in ("string", "object"), key
         # A declared key without a default is required by Pulumi in every stack.

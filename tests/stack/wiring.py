@@ -79,6 +79,15 @@ def _env(job: Registered) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container["env"]}
 
 
+def _vault(ev: Evaluation) -> Mapping:
+    """The vault the secrets are in: the stack's own, or the existing one it only reads (existingKeyVault)."""
+    owned = ev.of_type(t.VAULT)
+    if owned:
+        return ev.one(t.VAULT).outputs
+    (vault_id,) = {s.id.split("/secrets/")[0] for s in ev.of_type(t.SECRET)}
+    return ev.world.get(vault_id)
+
+
 def _secrets_by_name(ev: Evaluation) -> dict[str, Registered]:
     return {s.inputs["secretName"]: s for s in ev.of_type(t.SECRET)}
 
@@ -173,12 +182,12 @@ def check_roles(ev: Evaluation) -> None:
 def check_job_inputs(ev: Evaluation, values: Mapping[str, str]) -> None:
     """Each SDK Job reads this vault's secret and knows what it should find (`values`: each secret's value);
     its image is this build's."""
-    vault, secrets = ev.one(t.VAULT), _secrets_by_name(ev)
+    vault, secrets = _vault(ev), _secrets_by_name(ev)
     registry = ev.one(t.REGISTRY).outputs["loginServer"]
     for w in workloads(ev):
         for job in w.sdk_jobs:
             env = _env(job)
-            assert env["VAULT_URL"] == vault.outputs["properties"]["vaultUri"], "the Job reads another vault"
+            assert env["VAULT_URL"] == vault["properties"]["vaultUri"], "the Job reads another vault"
             assert env["SECRET_NAME"] in secrets, "the Job reads a secret the stack does not hold"
             expected = salted_fingerprint(job, values[env["SECRET_NAME"]])
             assert env["EXPECTED_SECRET_FINGERPRINT"] == expected, "the Job would not recognise the stored value"
@@ -235,7 +244,7 @@ def check_secret_provider_class(ev: Evaluation) -> None:
 
 
 def _check_csi_volume(ev: Evaluation, w: WorkloadWiring, job: Registered, volume: dict) -> None:
-    vault, secrets, pod = ev.one(t.VAULT), _secrets_by_name(ev), _pod(job)
+    vault, secrets, pod = _vault(ev), _secrets_by_name(ev), _pod(job)
     assert volume["csi"]["driver"] == "secrets-store.csi.k8s.io"
     assert volume["csi"]["readOnly"] is True, "the driver refuses a writable mount (Readonly is not true)"
     classes = [
@@ -252,7 +261,7 @@ def _check_csi_volume(ev: Evaluation, w: WorkloadWiring, job: Registered, volume
     assert params["clientID"] == w.identity.outputs["clientId"], "AADSTS70021: the class signs in as another identity"
     assert "tenantId" not in params, "tenantId is deprecated; the provider reads tenantID"
     assert params["tenantID"] == w.identity.outputs["tenantId"], "the class signs in to another tenant"
-    assert params["keyvaultName"] == vault.outputs["name"], "the class reads another vault"
+    assert params["keyvaultName"] == vault["name"], "the class reads another vault"
     objects = [yaml.safe_load(doc) for doc in yaml.safe_load(params["objects"])["array"]]
     granted = {name for name, s in secrets.items() if any(g.inputs["scope"] == s.id for g in w.grants)}
     assert all(o["objectType"] == "secret" for o in objects), "the class mounts a key or certificate"

@@ -1,0 +1,137 @@
+"""`existingKeyVault`: the secrets go into a vault the stack does not own. Read once before anything is
+declared (refused in one line if missing or in access-policy mode), never declared, so never updated or
+deleted; its firewall stays as its owner set it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.stack import constants as t
+from tests.stack import wiring
+from tests.stack.azure_model import TENANT_ID, World, arm_id
+from tests.stack.destroy import Destroy
+from tests.stack.harness import Evaluation, EvaluationFailed, evaluate
+from tests.stack.memo import freeze
+from tests.stack.stacks import THREE_WORKLOADS
+from tests.stack.test_config import assert_printed_as_one_line
+from tests.stack.test_lifecycle_destroy import DOCUMENTED_DEPLOYER
+
+GROUP, NAME = "rg-shared", "kv-shared"
+VAULT_ID = arm_id(GROUP, "Microsoft.KeyVault/vaults", NAME)
+EXISTING = {"existingKeyVault": {"resourceGroup": GROUP, "name": NAME}}
+
+
+def vault_exists(rbac: bool = True) -> Evaluation:
+    """A stack with nothing deployed yet, in a subscription that holds the team's vault."""
+    vault = {
+        "id": VAULT_ID,
+        "name": NAME,
+        "location": "westeurope",
+        "type": "Microsoft.KeyVault/vaults",
+        "properties": {
+            "tenantId": TENANT_ID,
+            "sku": {"family": "A", "name": "standard"},
+            "enableRbacAuthorization": rbac,
+            "vaultUri": f"https://{NAME}.vault.azure.net/",
+        },
+    }
+    return Evaluation(
+        resources=freeze([]),
+        invokes=freeze([]),
+        exports=freeze({}),
+        secret_exports=frozenset(),
+        unknown_exports=frozenset(),
+        world=World(objects={VAULT_ID: vault}).frozen(),
+        preview=False,
+    )
+
+
+def adopting(config: dict[str, Any] | None = None, **options: Any) -> Evaluation:
+    return evaluate(EXISTING | dict(config or {}), prior=vault_exists(), **options)
+
+
+@pytest.fixture(scope="module")
+def up() -> Evaluation:
+    return adopting()
+
+
+def test_no_vault_is_declared_and_the_secrets_go_into_the_existing_one(up: Evaluation) -> None:
+    assert up.of_type(t.VAULT) == []
+    for secret in up.of_type(t.SECRET):
+        assert (secret.inputs["vaultName"], secret.inputs["resourceGroupName"]) == (NAME, GROUP)
+        assert secret.id == f"{VAULT_ID}/secrets/{secret.inputs['secretName']}"
+    assert up.exports["keyVaultUri"] == f"https://{NAME}.vault.azure.net/"
+
+
+def test_every_workload_is_wired_to_the_existing_vault(up: Evaluation) -> None:
+    for check in wiring.ALL_CHECKS:
+        check(up)
+    grants = [g for g in up.of_type(t.ROLE_ASSIGNMENT) if g.name.endswith("secrets-user")]
+    assert {g.inputs["scope"] for g in grants} == {f"{VAULT_ID}/secrets/demo-secret"}
+    for job in up.of_type(t.JOB):
+        env = wiring._env(job)
+        assert env.get("VAULT_URL", f"https://{NAME}.vault.azure.net/") == f"https://{NAME}.vault.azure.net/"
+
+
+def test_three_workloads_on_the_existing_vault() -> None:
+    three = adopting(THREE_WORKLOADS)
+    for check in wiring.ALL_CHECKS:
+        check(three)
+    assert {s.inputs["vaultName"] for s in three.of_type(t.SECRET)} == {NAME}
+
+
+def test_the_first_preview_knows_the_vault_and_the_next_up_changes_nothing(up: Evaluation) -> None:
+    preview = adopting(preview=True)
+    assert preview.exports["keyVaultUri"] == f"https://{NAME}.vault.azure.net/"
+    assert evaluate(EXISTING, prior=up).changes(up) == {}
+
+
+def test_destroy_leaves_the_vault_and_what_the_stack_wrote_into_it(up: Evaluation) -> None:
+    """The vault is not in the state, so no step can delete it; the secrets are kept on delete (no data-plane
+    delete needed), and stay in the vault: docs/configuration.md says how to remove them."""
+    assert Destroy(up, DOCUMENTED_DEPLOYER).run() == []
+    assert all(s.retain_on_delete for s in up.of_type(t.SECRET))
+    assert VAULT_ID not in {r.id for r in up.resources}
+
+
+@pytest.mark.parametrize(
+    ("world", "config", "message"),
+    [
+        (
+            vault_exists(rbac=False),
+            EXISTING,
+            f"config 'existingKeyVault': vault {NAME} in resource group {GROUP} uses access policies",
+        ),
+        (
+            vault_exists(),
+            {"existingKeyVault": {"resourceGroup": GROUP, "name": "kv-other"}},
+            f"config 'existingKeyVault': vault kv-other in resource group {GROUP} cannot be read",
+        ),
+        (
+            vault_exists(),
+            {"existingKeyVault": {"name": NAME}},
+            "config 'existingKeyVault': must be {resourceGroup, name}",
+        ),
+        (
+            vault_exists(),
+            EXISTING | {"keyVaultPurgeProtection": True},
+            "config 'keyVaultPurgeProtection': applies only to a vault this stack creates",
+        ),
+        (
+            vault_exists(),
+            EXISTING | {"keyVaultAllowedIpRanges": ["52.140.10.0/24"]},
+            "config 'keyVaultAllowedIpRanges': applies only to a vault this stack creates",
+        ),
+    ],
+    ids=["access policies", "no such vault", "no resource group", "purge protection", "firewall ranges"],
+)
+def test_a_vault_the_stack_cannot_use_is_refused_in_one_line_before_any_resource(
+    world: Evaluation, config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate(config, prior=world)
+    assert_printed_as_one_line(raised.value.cause)
+    assert str(raised.value.cause).startswith(message)
+    assert [r for r in raised.value.resources if r.custom] == []
