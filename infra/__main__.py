@@ -17,7 +17,7 @@ from workload_id.csi import SecretProviderClass
 from workload_id.image import AppImage
 from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
-from workload_id.registry import ContainerRegistry
+from workload_id.registry import ContainerRegistry, read_existing_registry
 from workload_id.secret_store import SecretStore, read_existing_vault
 from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload, instance_labels
 from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_summary
@@ -26,6 +26,7 @@ config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
 # An existing vault is read, and refused if unusable, before anything is declared.
 existing_vault = read_existing_vault(config.existing_key_vault) if config.existing_key_vault else None
+existing_registry = read_existing_registry(config.existing_registry) if config.existing_registry else None
 adopt.register(adopt.requested(stack))
 binding_aliases.register(
     {
@@ -71,6 +72,7 @@ registry = ContainerRegistry(
     placement=placement,
     registry_name=suffix.result.apply(lambda s: naming.registry_name(config.name_prefix, stack, s)),
     sku=config.acr_sku,
+    existing=existing_registry,
 )
 image = AppImage(
     "app-image",

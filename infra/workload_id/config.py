@@ -101,6 +101,7 @@ class StackConfig:
     key_vault_network_default_action: NetworkDefaultAction
     key_vault_allowed_ip_ranges: tuple[str, ...]
     existing_key_vault: ExistingResource | None
+    existing_registry: ExistingResource | None
     secrets: tuple[SecretSpec, ...]
     workloads: tuple[WorkloadSpec, ...]
     csi_rotation_poll_interval: str
@@ -494,4 +495,15 @@ def _workloads(read: _Reader) -> dict[str, Any]:
 def load_config(config: pulumi.Config | None = None) -> StackConfig:
     """Read and validate the stack configuration; raise ConfigError on the first bad key."""
     read = _Reader(config if config is not None else pulumi.Config())
-    return StackConfig(**_placement(read), **_cluster(read), **_vault(read), **_workloads(read))
+    return StackConfig(**_placement(read), **_cluster(read), **_vault(read), **_registry(read), **_workloads(read))
+
+
+def _registry(read: _Reader) -> dict[str, Any]:
+    existing = _existing(read, "existingRegistry", "registry")
+    if existing is not None and read.raw("acrSku") != "Basic":
+        raise _fail(
+            "acrSku",
+            "applies only to a registry this stack creates, not to existingRegistry",
+            "pulumi config rm acrSku",
+        )
+    return {"existing_registry": existing}

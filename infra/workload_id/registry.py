@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import containerregistry
 
-from .config import AcrSku
+from .config import AcrSku, ConfigError, ExistingResource
 from .placement import Placement
 
 
@@ -17,9 +17,18 @@ class ContainerRegistry(pulumi.ComponentResource):
         placement: Placement,
         registry_name: pulumi.Input[str],
         sku: AcrSku,
+        existing: containerregistry.GetRegistryResult | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """existing: config.existing_registry as read_existing_registry found it; the stack only reads it."""
         super().__init__("workloadid:azure:ContainerRegistry", name, None, opts)
+        if existing is not None:
+            self.registry: containerregistry.Registry | None = None
+            self.id = pulumi.Output.from_input(existing.id)
+            self.name = pulumi.Output.from_input(existing.name)
+            self.login_server = pulumi.Output.from_input(existing.login_server)
+            self.register_outputs({"id": self.id, "name": self.name, "loginServer": self.login_server})
+            return
         self.registry = containerregistry.Registry(
             name,
             registry_name=registry_name,
@@ -42,3 +51,14 @@ class ContainerRegistry(pulumi.ComponentResource):
             resource_group_name=placement.resource_group_name, registry_name=self.registry.name
         ).login_server
         self.register_outputs({"id": self.id, "name": self.name, "loginServer": self.login_server})
+
+
+def read_existing_registry(existing: ExistingResource) -> containerregistry.GetRegistryResult:
+    """The existing registry, read once before anything is declared; refused in one line if unreadable."""
+    try:
+        return containerregistry.get_registry(resource_group_name=existing.resource_group, registry_name=existing.name)
+    except Exception as err:
+        raise ConfigError(
+            f"config 'existingRegistry': registry {existing.name} in resource group {existing.resource_group}"
+            f" cannot be read ({str(err).splitlines()[0]}). Fix: check the names, and that you may read it"
+        ) from None

@@ -37,7 +37,7 @@ from tests.stack import constants as t
 from tests.stack.cuts import CUTS, tamper
 from tests.stack.harness import Cut, Evaluation, Registered, evaluate
 from tests.stack.stacks import THREE_WORKLOADS
-from tests.stack.test_existing_vault import adopting
+from tests.stack.test_existing_resources import EXISTING_REGISTRY, adopting
 from wiring_rules import USE_LABEL
 from workload_id import roles, workload
 
@@ -364,10 +364,10 @@ def test_the_pack_and_the_program_agree_on_the_audience_and_the_role_ids() -> No
     assert wiring_rules.USE_LABEL == workload.WORKLOAD_IDENTITY_USE_LABEL
 
 
-def test_a_stack_on_an_existing_vault_passes_every_policy() -> None:
-    """existingKeyVault: the vault is not declared, so no vault policy has a resource to judge; every other
-    policy still holds (tests/stack/test_existing_vault.py)."""
-    ev = adopting()
+def test_a_stack_on_an_existing_vault_and_registry_passes_every_policy() -> None:
+    """existingKeyVault, existingRegistry: neither is declared, so no vault or registry policy has a resource
+    to judge; every other policy still holds (tests/stack/test_existing_resources.py)."""
+    ev = adopting(EXISTING_REGISTRY)
     assert stack_violations(ev) == {}
     said = {r.name: resource_violations(r) for r in ev.custom_resources()}
     assert {name: messages for name, messages in said.items() if messages} == {}

@@ -56,7 +56,10 @@ NON_DEFAULT: dict[str, dict[str, Any]] = {
 
 
 # Settings whose non-default case needs more than config (an existing resource in the world): tested there.
-TESTED_ELSEWHERE = {"existingKeyVault": "tests/stack/test_existing_vault.py"}
+TESTED_ELSEWHERE = {
+    "existingKeyVault": "tests/stack/test_existing_resources.py",
+    "existingRegistry": "tests/stack/test_existing_resources.py",
+}
 
 
 def test_every_declared_setting_has_a_non_default_case() -> None:

@@ -88,6 +88,14 @@ def _vault(ev: Evaluation) -> Mapping:
     return ev.world.get(vault_id)
 
 
+def _registry(ev: Evaluation) -> Mapping:
+    """The registry the image is in: the stack's own, or the existing one it only reads (existingRegistry)."""
+    if ev.of_type(t.REGISTRY):
+        return {"id": ev.one(t.REGISTRY).id, **ev.one(t.REGISTRY).outputs}
+    (acr_pull,) = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    return ev.world.get(acr_pull.inputs["scope"])
+
+
 def _secrets_by_name(ev: Evaluation) -> dict[str, Registered]:
     return {s.inputs["secretName"]: s for s in ev.of_type(t.SECRET)}
 
@@ -176,14 +184,14 @@ def check_roles(ev: Evaluation) -> None:
     assert len(acr_pulls) == 1, "image pull 401: nobody holds AcrPull"
     kubelet = ev.one(t.CLUSTER).outputs["identityProfile"]["kubeletidentity"]["objectId"]
     assert acr_pulls[0].inputs["principalId"] == kubelet, "image pull 401: AcrPull is not on the kubelet identity"
-    assert acr_pulls[0].inputs["scope"] == ev.one(t.REGISTRY).id, "AcrPull is not scoped to the registry"
+    assert acr_pulls[0].inputs["scope"] == _registry(ev)["id"], "AcrPull is not scoped to the registry"
 
 
 def check_job_inputs(ev: Evaluation, values: Mapping[str, str]) -> None:
     """Each SDK Job reads this vault's secret and knows what it should find (`values`: each secret's value);
     its image is this build's."""
     vault, secrets = _vault(ev), _secrets_by_name(ev)
-    registry = ev.one(t.REGISTRY).outputs["loginServer"]
+    registry = _registry(ev)["loginServer"]
     for w in workloads(ev):
         for job in w.sdk_jobs:
             env = _env(job)

@@ -1,6 +1,6 @@
-"""`existingKeyVault`: the secrets go into a vault the stack does not own. Read once before anything is
-declared (refused in one line if missing or in access-policy mode), never declared, so never updated or
-deleted; its firewall stays as its owner set it."""
+"""`existingKeyVault` and `existingRegistry`: the secrets go into a vault, and the image into a registry, the
+stack does not own. Each is read once before anything is declared (refused in one line if missing, or a vault
+in access-policy mode), never declared, so never updated or deleted."""
 
 from __future__ import annotations
 
@@ -23,8 +23,13 @@ VAULT_ID = arm_id(GROUP, "Microsoft.KeyVault/vaults", NAME)
 EXISTING = {"existingKeyVault": {"resourceGroup": GROUP, "name": NAME}}
 
 
+REGISTRY_GROUP, REGISTRY = "rg-shared", "acrshared"
+REGISTRY_ID = arm_id(REGISTRY_GROUP, "Microsoft.ContainerRegistry/registries", REGISTRY)
+EXISTING_REGISTRY = {"existingRegistry": {"resourceGroup": REGISTRY_GROUP, "name": REGISTRY}}
+
+
 def vault_exists(rbac: bool = True) -> Evaluation:
-    """A stack with nothing deployed yet, in a subscription that holds the team's vault."""
+    """A stack with nothing deployed yet, in a subscription that holds the team's vault and registry."""
     vault = {
         "id": VAULT_ID,
         "name": NAME,
@@ -37,13 +42,22 @@ def vault_exists(rbac: bool = True) -> Evaluation:
             "vaultUri": f"https://{NAME}.vault.azure.net/",
         },
     }
+    registry = {
+        "id": REGISTRY_ID,
+        "name": REGISTRY,
+        "location": "westeurope",
+        "type": "Microsoft.ContainerRegistry/registries",
+        "loginServer": f"{REGISTRY}.azurecr.io",
+        "sku": {"name": "Standard"},
+        "adminUserEnabled": False,
+    }
     return Evaluation(
         resources=freeze([]),
         invokes=freeze([]),
         exports=freeze({}),
         secret_exports=frozenset(),
         unknown_exports=frozenset(),
-        world=World(objects={VAULT_ID: vault}).frozen(),
+        world=World(objects={VAULT_ID: vault, REGISTRY_ID: registry}).frozen(),
         preview=False,
     )
 
@@ -132,6 +146,51 @@ def test_a_vault_the_stack_cannot_use_is_refused_in_one_line_before_any_resource
 ) -> None:
     with pytest.raises(EvaluationFailed) as raised:
         evaluate(config, prior=world)
+    assert_printed_as_one_line(raised.value.cause)
+    assert str(raised.value.cause).startswith(message)
+    assert [r for r in raised.value.resources if r.custom] == []
+
+
+@pytest.fixture(scope="module")
+def both() -> Evaluation:
+    """Three workloads on the team's vault and registry: the stack creates neither."""
+    return adopting(EXISTING_REGISTRY | THREE_WORKLOADS)
+
+
+def test_the_image_goes_into_the_existing_registry_and_the_kubelet_may_pull_it(both: Evaluation) -> None:
+    assert both.of_type(t.REGISTRY) == []
+    assert both.of_type(t.VAULT) == []
+    build = both.named("app-image-acr-build")
+    assert build.inputs["environment"]["REGISTRY_NAME"] == REGISTRY
+    assert both.exports["image"].startswith(f"{REGISTRY}.azurecr.io/keyvault-reader-demo:")
+    (acr_pull,) = [a for a in both.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    assert acr_pull.inputs["scope"] == REGISTRY_ID
+    for check in wiring.ALL_CHECKS:
+        check(both)
+
+
+def test_on_the_teams_vault_and_registry_a_second_up_changes_nothing_and_destroy_leaves_them(both: Evaluation) -> None:
+    assert evaluate(EXISTING | EXISTING_REGISTRY | THREE_WORKLOADS, prior=both).changes(both) == {}
+    assert Destroy(both, DOCUMENTED_DEPLOYER).run() == []
+    assert not {VAULT_ID, REGISTRY_ID} & {r.id for r in both.resources}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"existingRegistry": {"resourceGroup": REGISTRY_GROUP, "name": "acrother"}},
+            f"config 'existingRegistry': registry acrother in resource group {REGISTRY_GROUP} cannot be read",
+        ),
+        (EXISTING_REGISTRY | {"acrSku": "Premium"}, "config 'acrSku': applies only to a registry this stack creates"),
+    ],
+    ids=["no such registry", "sku"],
+)
+def test_a_registry_the_stack_cannot_use_is_refused_in_one_line_before_any_resource(
+    config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate(config, prior=vault_exists())
     assert_printed_as_one_line(raised.value.cause)
     assert str(raised.value.cause).startswith(message)
     assert [r for r in raised.value.resources if r.custom] == []
