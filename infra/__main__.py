@@ -98,7 +98,11 @@ store = SecretStore(
     tenant_id=client.tenant_id,
     # With the vault firewall closed, the Job's pods still need in: allow the cluster's egress IPs.
     allowed_ips=cluster.egress_ips() if config.key_vault_network_default_action == "Deny" else [],
-    adopt=secret_history.adoptions(secret_names, client.subscription_id, resource_group_name),
+    adopt=secret_history.adoptions(
+        secret_names,
+        client.subscription_id,
+        config.existing_key_vault.resource_group if config.existing_key_vault else resource_group_name,
+    ),
     existing_vault=existing_vault,
 )
 # Every distinct namespace a managed namespace, with the deployer's role on it; the first one takes over

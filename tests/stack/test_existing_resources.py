@@ -194,3 +194,12 @@ def test_a_registry_the_stack_cannot_use_is_refused_in_one_line_before_any_resou
     assert_printed_as_one_line(raised.value.cause)
     assert str(raised.value.cause).startswith(message)
     assert [r for r in raised.value.resources if r.custom] == []
+
+
+def test_a_secret_renamed_back_in_the_existing_vault_is_adopted_from_it(up: Evaluation) -> None:
+    """The vault keeps a renamed-away secret (tests/stack/test_lifecycle_rename.py); here the vault is in its
+    own resource group, which the adopted secret's id must name."""
+    renamed = evaluate(EXISTING | {"secretName": "other-secret"}, prior=up)
+    back = evaluate(EXISTING, prior=renamed)
+    secret = back.named("secret-store-demo-secret-secret")
+    assert (secret.step, secret.id) == ("import", f"{VAULT_ID}/secrets/demo-secret")
