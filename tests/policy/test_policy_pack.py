@@ -367,7 +367,7 @@ def test_the_pack_and_the_program_agree_on_the_audience_and_the_role_ids() -> No
 def test_a_stack_on_an_existing_vault_and_registry_passes_every_policy() -> None:
     """existingKeyVault, existingRegistry: neither is declared, so no vault or registry policy has a resource
     to judge; every other policy still holds (tests/stack/test_existing_resources.py)."""
-    ev = adopting(EXISTING_REGISTRY)
+    ev = adopting(EXISTING_REGISTRY | THREE_WORKLOADS)
     assert stack_violations(ev) == {}
     said = {r.name: resource_violations(r) for r in ev.custom_resources()}
     assert {name: messages for name, messages in said.items() if messages} == {}

@@ -89,13 +89,6 @@ def test_every_workload_is_wired_to_the_existing_vault(up: Evaluation) -> None:
         assert env.get("VAULT_URL", f"https://{NAME}.vault.azure.net/") == f"https://{NAME}.vault.azure.net/"
 
 
-def test_three_workloads_on_the_existing_vault() -> None:
-    three = adopting(THREE_WORKLOADS)
-    for check in wiring.ALL_CHECKS:
-        check(three)
-    assert {s.inputs["vaultName"] for s in three.of_type(t.SECRET)} == {NAME}
-
-
 def test_the_first_preview_knows_the_vault_and_the_next_up_changes_nothing(up: Evaluation) -> None:
     preview = adopting(preview=True)
     assert preview.exports["keyVaultUri"] == f"https://{NAME}.vault.azure.net/"
@@ -160,6 +153,7 @@ def both() -> Evaluation:
 def test_the_image_goes_into_the_existing_registry_and_the_kubelet_may_pull_it(both: Evaluation) -> None:
     assert both.of_type(t.REGISTRY) == []
     assert both.of_type(t.VAULT) == []
+    assert {s.inputs["vaultName"] for s in both.of_type(t.SECRET)} == {NAME}, "three workloads' secrets, one vault"
     build = both.named("app-image-acr-build")
     assert build.inputs["environment"]["REGISTRY_NAME"] == REGISTRY
     assert both.exports["image"].startswith(f"{REGISTRY}.azurecr.io/keyvault-reader-demo:")
