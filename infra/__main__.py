@@ -18,7 +18,7 @@ from workload_id.image import AppImage
 from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
 from workload_id.registry import ContainerRegistry, read_existing_registry
-from workload_id.secret_store import SecretStore, read_existing_vault
+from workload_id.secret_store import SecretStore, read_existing_vault, secrets_to_adopt
 from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload, instance_labels
 from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_summary
 
@@ -54,6 +54,10 @@ kept_shorthand_identity = {
 }
 
 tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
+# What the existing vault already holds of this stack's (a destroy keeps the secrets): adopted, not created.
+kept_in_existing_vault = (
+    secrets_to_adopt(config.existing_key_vault, secret_names, tags) if config.existing_key_vault else {}
+)
 resource_group_name = naming.resource_group_name(config.name_prefix, stack)
 group = resources.ResourceGroup(
     "resource-group",
@@ -98,7 +102,8 @@ store = SecretStore(
     tenant_id=client.tenant_id,
     # With the vault firewall closed, the Job's pods still need in: allow the cluster's egress IPs.
     allowed_ips=cluster.egress_ips() if config.key_vault_network_default_action == "Deny" else [],
-    adopt=secret_history.adoptions(
+    adopt=kept_in_existing_vault
+    | secret_history.adoptions(
         secret_names,
         client.subscription_id,
         config.existing_key_vault.resource_group if config.existing_key_vault else resource_group_name,

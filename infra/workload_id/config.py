@@ -374,9 +374,11 @@ def _existing(read: _Reader, key: str, what: str) -> ExistingResource | None:
     fix = f"pulumi config set --path '{key}.resourceGroup' <group>; pulumi config set --path '{key}.name' <{what}>"
     if not isinstance(value, dict) or set(value) != {"resourceGroup", "name"}:
         raise _fail(key, f"must be {{resourceGroup, name}} of the {what}, got {json.dumps(value)}", fix)
-    if not all(isinstance(v, str) and v.strip() for v in value.values()):
+    # `pulumi config set --path` stores an all-digit value as a number.
+    texts = {k: str(v).strip() for k, v in value.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
+    if len(texts) != 2 or not all(texts.values()):
         raise _fail(key, "resourceGroup and name must be non-empty strings", fix)
-    return ExistingResource(resource_group=value["resourceGroup"].strip(), name=value["name"].strip())
+    return ExistingResource(resource_group=texts["resourceGroup"], name=texts["name"])
 
 
 def _single_secret(read: _Reader) -> SecretSpec:

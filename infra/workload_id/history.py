@@ -57,7 +57,7 @@ class SecretHistory:
         """This history if this `up` keeps the same vault (`vault_name_for(suffix)` names it from its random
         suffix), else none: a new vault (another namePrefix) holds none of the old one's secrets."""
         suffix = self.vault_name.rsplit("-", 1)[-1]
-        if self.vault_name and vault_name_for(suffix) == self.vault_name:
+        if self.vault_name and vault_name_for(suffix).lower() == self.vault_name:  # a hostname is lower case
             return self
         return SecretHistory(vault_name="", declared=frozenset(), retired=frozenset())
 

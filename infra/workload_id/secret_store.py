@@ -159,6 +159,13 @@ def read_existing_vault(existing: ExistingResource) -> keyvault.GetVaultResult:
             f" through Azure RBAC. Fix: az keyvault update -g {existing.resource_group} -n {existing.name}"
             " --enable-rbac-authorization true (once what its access policies allow is granted as roles)"
         )
+    acls = found.properties.network_acls
+    if acls is not None and acls.default_action == "Deny":
+        # The stack leaves an existing vault's firewall alone; the Jobs' pods must get through it.
+        pulumi.log.warn(
+            f"vault {existing.name} denies by default: allow the cluster's outbound IPs in its firewall"
+            " (docs/existing-resources.md), or the Jobs fail with ForbiddenByFirewall"
+        )
     return found
 
 
@@ -251,3 +258,24 @@ def expiry_epoch(set_at_rfc3339: str, days: int) -> int:
     """Unix time `days` after the RFC 3339 time the value was set (Key Vault's `exp` attribute)."""
     at = datetime.fromisoformat(set_at_rfc3339.replace("Z", "+00:00"))
     return int(at.timestamp()) + days * 86400
+
+
+def secrets_to_adopt(existing: ExistingResource, names: Sequence[str], tags: Mapping[str, str]) -> dict[str, str]:
+    """name -> id of each declared secret the existing vault already holds with this stack's tags (an earlier
+    `up` made it, and the vault kept it on delete or after a destroy): adopted, not created. A secret of that
+    name that is not this stack's is refused in one line: writing it would overwrite someone else's value."""
+    adopt: dict[str, str] = {}
+    for name in names:
+        try:
+            found = keyvault.get_secret(
+                resource_group_name=existing.resource_group, vault_name=existing.name, secret_name=name
+            )
+        except Exception:  # noqa: S112 - not there (the read of the vault itself succeeded): created
+            continue
+        if any((found.tags or {}).get(key) != value for key, value in tags.items()):
+            raise ConfigError(
+                f"config 'existingKeyVault': vault {existing.name} already holds a secret '{name}' that is not this"
+                " stack's. Fix: give this stack's secret another name (secretName, or its entry's name in secrets)"
+            )
+        adopt[name] = found.id
+    return adopt

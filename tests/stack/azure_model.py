@@ -369,6 +369,8 @@ class World:
             return self.get(arm_id(rg, "Microsoft.Network/publicIPAddresses", args["publicIpAddressName"]))
         if token == "azure-native:keyvault:getVault":
             return self.get(arm_id(rg, "Microsoft.KeyVault/vaults", args["vaultName"]))
+        if token == "azure-native:keyvault:getSecret":
+            return self.get(arm_id(rg, "Microsoft.KeyVault/vaults", args["vaultName"], "secrets", args["secretName"]))
         if token == "azure-native:containerregistry:getRegistry":
             return self.get(arm_id(rg, "Microsoft.ContainerRegistry/registries", args["registryName"]))
         if token == "azure-native:managedidentity:getUserAssignedIdentity":

@@ -4,6 +4,7 @@ in access-policy mode), never declared, so never updated or deleted."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -97,7 +98,7 @@ def test_the_first_preview_knows_the_vault_and_the_next_up_changes_nothing(up: E
 
 def test_destroy_leaves_the_vault_and_what_the_stack_wrote_into_it(up: Evaluation) -> None:
     """The vault is not in the state, so no step can delete it; the secrets are kept on delete (no data-plane
-    delete needed), and stay in the vault: docs/configuration.md says how to remove them."""
+    delete needed), and stay in the vault: docs/existing-resources.md says how to remove them."""
     assert Destroy(up, DOCUMENTED_DEPLOYER).run() == []
     assert all(s.retain_on_delete for s in up.of_type(t.SECRET))
     assert VAULT_ID not in {r.id for r in up.resources}
@@ -197,3 +198,38 @@ def test_a_secret_renamed_back_in_the_existing_vault_is_adopted_from_it(up: Eval
     back = evaluate(EXISTING, prior=renamed)
     secret = back.named("secret-store-demo-secret-secret")
     assert (secret.step, secret.id) == ("import", f"{VAULT_ID}/secrets/demo-secret")
+
+
+def after_destroy(up: Evaluation) -> Evaluation:
+    """What a `destroy` leaves: the team's vault, and the secrets the stack wrote into it (kept on delete)."""
+    kept = {VAULT_ID} | {s.id for s in up.of_type(t.SECRET)}
+    world = World(objects={rid: obj for rid, obj in up.world.objects.items() if rid in kept})
+    return Evaluation(
+        resources=freeze([]),
+        invokes=freeze([]),
+        exports=freeze({}),
+        secret_exports=frozenset(),
+        unknown_exports=frozenset(),
+        world=world.frozen(),
+        preview=False,
+    )
+
+
+def test_an_up_after_a_destroy_adopts_the_secrets_the_vault_kept(up: Evaluation) -> None:
+    """Before: `cannot create already existing resource '.../secrets/demo-secret'` (the vault keeps it)."""
+    again = evaluate(EXISTING, prior=after_destroy(up))
+    secret = again.named("secret-store-demo-secret-secret")
+    assert (secret.step, secret.id) == ("import", f"{VAULT_ID}/secrets/demo-secret")
+
+
+def test_a_secret_of_the_same_name_that_is_not_the_stacks_is_refused(up: Evaluation) -> None:
+    """Another stack's (or the team's own) secret of that name: writing it would overwrite its value."""
+    destroyed = after_destroy(up)
+    world = destroyed.world.copy()
+    secret_id = f"{VAULT_ID}/secrets/demo-secret"
+    world.objects[secret_id] = {**world.objects[secret_id], "tags": {"owner": "payments-team"}}
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate(EXISTING, prior=dataclasses.replace(destroyed, world=world.frozen()))
+    assert_printed_as_one_line(raised.value.cause)
+    assert "already holds a secret 'demo-secret' that is not this stack's" in str(raised.value.cause)
+    assert [r for r in raised.value.resources if r.custom] == []
