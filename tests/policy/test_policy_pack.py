@@ -364,6 +364,7 @@ def test_the_pack_and_the_program_agree_on_the_audience_and_the_role_ids() -> No
     assert wiring_rules.USE_LABEL == workload.WORKLOAD_IDENTITY_USE_LABEL
 
 
+@pytest.mark.xdist_group("existing resources")
 def test_a_stack_on_an_existing_vault_and_registry_passes_every_policy() -> None:
     """existingKeyVault, existingRegistry: neither is declared, so no vault or registry policy has a resource
     to judge; every other policy still holds (tests/stack/test_existing_resources.py)."""

@@ -19,6 +19,9 @@ from tests.stack.stacks import THREE_WORKLOADS
 from tests.stack.test_config import assert_printed_as_one_line
 from tests.stack.test_lifecycle_destroy import DOCUMENTED_DEPLOYER
 
+# One worker for these and the policy pack's check of the same stack: the memo evaluates each once.
+pytestmark = pytest.mark.xdist_group("existing resources")
+
 GROUP, NAME = "rg-shared", "kv-shared"
 VAULT_ID = arm_id(GROUP, "Microsoft.KeyVault/vaults", NAME)
 EXISTING = {"existingKeyVault": {"resourceGroup": GROUP, "name": NAME}}
