@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,10 @@ from tests.live.lifecycle import PROJECT, Leftovers, find_leftovers
 
 
 def az(*args: str) -> str:
-    return subprocess.run(["az", *args, "--output", "json"], capture_output=True, text=True, check=True).stdout
+    found = shutil.which("az")
+    if found is None:
+        sys.exit("leftovers: the Azure CLI ('az') is needed to list the live runs' leftovers; install it and az login")
+    return subprocess.run([found, *args, "--output", "json"], capture_output=True, text=True, check=True).stdout
 
 
 def current(stack: str | None) -> Leftovers:

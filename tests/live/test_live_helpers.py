@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from tests.live.lifecycle import (
     stack_file_from,
     stack_name,
 )
+from tests.stack.harness import ROOT
 from workload_id.config import MAX_NAME_PREFIX_LENGTH
 
 
@@ -108,3 +111,19 @@ def test_only_live_runs_leftovers_are_found() -> None:
     only_mine = find_leftovers(groups, vaults).of_stack("live-gh99")
     assert only_mine.resource_groups == ["rg-ly-live-gh99"]
     assert only_mine.deleted_vaults == [("kv-ly-live-4", "japaneast", False)]
+
+
+def test_leftovers_without_the_azure_cli_says_so_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.live.leftovers"],
+        env={"PATH": str(tmp_path)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "leftovers: the Azure CLI ('az') is needed to list the live runs' leftovers; install it and az login\n"
+    )
