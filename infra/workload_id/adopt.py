@@ -1,14 +1,14 @@
 """Resources an interrupted `up` created but never recorded, adopted by the next `up` instead of created again.
 
-Killed during a create (Ctrl-C, a CI timeout, a laptop asleep), Pulumi keeps a *pending create*: the
-resource may exist in Azure while the state does not hold it, and a second create of it fails
-("cannot create already existing resource", azure-native provider.go). `scripts/recover.py` finds the
-pending creates that exist and `deploy.sh --recover` runs the next `up` with WORKLOAD_ID_ADOPT set to
-{urn: id}. Each such resource is then declared with `import`: the engine reads it into the state and
-updates it to the program's inputs like any change, and refuses to replace it (pulumi/pulumi
-pkg/resource/deploy/step_generator.go: isImport, continueStepsFromImport, "previously-imported resources
-that still specify an ID may not be replaced"). An instruction for one run, not a setting of the stack:
-once adopted, the same `import` is a no-op. (A Kubernetes object needs no id: that `up` also sets
+Killed during a create (Ctrl-C, a CI timeout, a laptop asleep), Pulumi keeps a *pending create*: the resource
+may exist in Azure while the state does not hold it, and a second create of it fails ("cannot create already
+existing resource", azure-native provider.go). `scripts/recover.py` finds the pending creates that exist, and
+the recovery (docs/troubleshooting.md, "Faults and recovery") runs the next `up` with WORKLOAD_ID_ADOPT set to
+{urn: id}. Each such resource is then declared with `import`: the engine reads it into the state and updates
+it to the program's inputs like any change, and refuses to replace it (pulumi/pulumi
+pkg/resource/deploy/step_generator.go: isImport, continueStepsFromImport, "previously-imported resources that
+still specify an ID may not be replaced"). An instruction for one run, not a setting of the stack: once
+adopted, the same `import` is a no-op. (A Kubernetes object needs no id: that `up` also sets
 PULUMI_K8S_UPSERT_EXISTING_OBJECTS, and the provider applies the object over the one that exists.)
 """
 
@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import pulumi
 
 ENV = "WORKLOAD_ID_ADOPT"
+FIX = "unset it, or set it to what scripts/recover.py prints"
 
 
 def _type_and_name(urn: str) -> tuple[str, str, str]:
@@ -37,9 +38,9 @@ def requested(stack: str) -> dict[tuple[str, str], str]:
     try:
         given = json.loads(text)
     except ValueError as err:
-        raise pulumi.RunError(f"{ENV} is not JSON ({err}); run ./scripts/deploy.sh --recover, which sets it") from err
+        raise pulumi.RunError(f"{ENV} is not JSON ({err}). Fix: {FIX}") from err
     if not isinstance(given, dict) or not all(isinstance(v, str) and v for v in given.values()):
-        raise pulumi.RunError(f"{ENV} must be an object of URN to id; run ./scripts/deploy.sh --recover, which sets it")
+        raise pulumi.RunError(f"{ENV} must be an object of URN to id. Fix: {FIX}")
     adopt: dict[tuple[str, str], str] = {}
     for urn, rid in given.items():
         urn_stack, typ, name = _type_and_name(str(urn))

@@ -128,9 +128,9 @@ class AppNamespace(pulumi.ComponentResource):
             kubeconfig=cluster.kubeconfig,
             namespace=self.name,
             # upsertExistingObjects stays unset (AlreadyExists on a create of an object that exists: a rename
-            # without an alias fails instead of taking over, then deleting, the live object). `deploy.sh
-            # --recover` sets it, through PULUMI_K8S_UPSERT_EXISTING_OBJECTS, for the `up` that finishes an
-            # interrupted one (scripts/recover.py).
+            # without an alias fails instead of taking over, then deleting, the live object). The recovery
+            # sets it, through PULUMI_K8S_UPSERT_EXISTING_OBJECTS, for the `up` that finishes an interrupted
+            # one (scripts/recover.py).
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),
         )
         self.register_outputs({"name": self.name})
