@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from steplib import Patience, kubeconfig_from_stdin, last_line, mode, need, run
+from steplib import Patience, kubeconfig_from_stdin, last_line, may_create, mode, need, run
 
 INSTALL = "Install it: az aks install-cli"
 
@@ -55,27 +55,11 @@ def main() -> None:
         if not namespace:
             return
         kind = f"{resource}.{group_version.split('/')[0]}"
-
-        def may_create() -> tuple[bool, str]:
-            asked = run(
-                kubectl,
-                "--kubeconfig",
-                kubeconfig,
-                "auth",
-                "can-i",
-                "--quiet",
-                "create",
-                kind,
-                "--namespace",
-                namespace,
-            )
-            return asked.returncode == 0, last_line(asked.stderr)
-
         patience.wait_for(
             f"the deployer still cannot create {kind} in namespace {namespace}",
             f"Check the deployer's role on <cluster>/namespaces/{namespace}: custom resources need Azure"
             " Kubernetes Service RBAC Admin.",
-            may_create,
+            may_create(kubectl, kubeconfig, kind, namespace),
         )
     print(f"the deployer can create {kind} in namespace {namespace}")
 

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from steplib import Patience, fail, kubeconfig_from_stdin, last_line, mode, need, run
+from steplib import Patience, fail, kubeconfig_from_stdin, last_line, may_create, mode, need, run
 
 DEFAULT_ROLE = "Azure Kubernetes Service RBAC Writer"
 
@@ -86,26 +86,10 @@ def main() -> None:
         if deployers:
             check_identity(kubectl, kubelogin, kubeconfig, deployers, role)
 
-        def can_create_jobs() -> tuple[bool, str]:
-            # --quiet: the answer is the exit code, whatever warnings kubectl or kubelogin print.
-            asked = run(
-                kubectl,
-                "--kubeconfig",
-                kubeconfig,
-                "auth",
-                "can-i",
-                "--quiet",
-                "create",
-                "jobs.batch",
-                "--namespace",
-                namespace,
-            )
-            return asked.returncode == 0, last_line(asked.stderr)
-
         Patience().wait_for(
             f"the deployer still cannot create Jobs in namespace {namespace}",
             f"Check the '{role}' assignment on <cluster>/namespaces/{namespace} and your kubelogin login.",
-            can_create_jobs,
+            may_create(kubectl, kubeconfig, "jobs.batch", namespace),
             waiting="waiting for Azure RBAC to propagate",
         )
     print(f"the deployer can create Jobs in namespace {namespace}")

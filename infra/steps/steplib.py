@@ -68,6 +68,19 @@ def kubeconfig_from_stdin() -> Generator[str]:
         os.remove(path)
 
 
+def may_create(kubectl: str, kubeconfig: str, kind: str, namespace: str) -> Callable[[], tuple[bool, str]]:
+    """A check for Patience.wait_for: may the kubeconfig's user create `kind` in `namespace`? The answer is
+    `auth can-i --quiet`'s exit code, whatever warnings kubectl or kubelogin print."""
+
+    def check() -> tuple[bool, str]:
+        asked = run(
+            kubectl, "--kubeconfig", kubeconfig, "auth", "can-i", "--quiet", "create", kind, "--namespace", namespace
+        )
+        return asked.returncode == 0, last_line(asked.stderr)
+
+    return check
+
+
 class Patience:
     """Retries until a deadline: TIMEOUT_SECONDS (default 600), first delay FIRST_DELAY_SECONDS (default
     5), doubling up to 40 s."""

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
-from tests.fakes.tools import bin_dir_with_basics, fake
+from tests.fakes.tools import FAKE_ARM_AZ, bin_dir_with_basics, fake
 from tests.stack.faults import Interrupted, interrupted_while_creating
 from tests.stack.harness import ROOT, evaluate
 from tests.test_locks import pins
@@ -35,16 +33,14 @@ def project(tmp_path: Path) -> Path:
     return copy
 
 
-def run_deploy(
-    bin_dir: Path, args: list[str], project: Path, passed: tuple[str, ...] | list[str] = ()
-) -> subprocess.CompletedProcess[str]:
-    """deploy.sh with a PATH of bin_dir only, and of this process's environment only the `passed` names."""
+def run_deploy(bin_dir: Path, args: list[str], project: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """deploy.sh with a PATH of bin_dir only, and nothing else in its environment but `env`."""
     for tool in ("dirname", "sort", "head"):
         if not (bin_dir / tool).exists():
             (bin_dir / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
     return subprocess.run(
         [shutil.which("bash") or "/bin/bash", str(project / "scripts" / "deploy.sh"), *args],
-        env={"PATH": str(bin_dir), **{k: os.environ[k] for k in passed if k in os.environ}},
+        env={"PATH": str(bin_dir), **env},
         capture_output=True,
         text=True,
         timeout=30,
@@ -188,22 +184,6 @@ def test_deploy_shows_the_azure_cli_error(project: Path, calls: Path, bin_dir: P
 
 # --- An interrupted update: pending operations, shown and recovered.
 
-FAKE_AZ = """import os, sys
-args = sys.argv[1:]
-if args[:2] == ["account", "show"]:
-    sys.exit(0)
-if args[:1] == ["rest"]:
-    rid = args[args.index("--url") + 1].split("?")[0]
-    if os.environ.get("AZ_LOGIN_EXPIRED"):
-        print("AADSTS700082: The refresh token has expired due to inactivity.", file=sys.stderr)
-        sys.exit(1)
-    if rid in open(os.environ["ARM_IDS"]).read().split():
-        print(os.environ.get("AZ_STATE", "Succeeded"))  # --query properties.provisioningState -o tsv
-        sys.exit(0)
-    print('Not Found({"error":{"code":"ResourceNotFound"}})', file=sys.stderr)
-    sys.exit(3)
-"""
-
 
 @pytest.fixture
 def interrupted(bin_dir: Path, calls: Path, tmp_path: Path) -> Interrupted:
@@ -214,7 +194,7 @@ def interrupted(bin_dir: Path, calls: Path, tmp_path: Path) -> Interrupted:
     (tmp_path / "arm-ids").write_text("\n".join(state.state.world.objects))
     (bin_dir / "python3").unlink()
     (bin_dir / "python3").symlink_to(sys.executable)
-    fake(bin_dir, "az", FAKE_AZ, interpreter=sys.executable)
+    fake(bin_dir, "az", FAKE_ARM_AZ, interpreter=sys.executable)
     fake(
         bin_dir,
         "pulumi",
@@ -226,15 +206,10 @@ def interrupted(bin_dir: Path, calls: Path, tmp_path: Path) -> Interrupted:
     return state
 
 
-def run_with(bin_dir: Path, args: list[str], project: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    with mock.patch.dict(os.environ, env):
-        return run_deploy(bin_dir, args, project, passed=["ARM_IDS", "AZ_LOGIN_EXPIRED", "AZ_STATE", "UP_FAILS"])
-
-
 def test_deploy_stops_at_pending_operations_and_says_how_to_recover(
     project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
 ) -> None:
-    result = run_with(bin_dir, ["--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
+    result = run_deploy(bin_dir, ["--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
     assert result.returncode == 1
     (cluster,) = interrupted.pending
     assert f"{cluster.urn} (interrupted while creating): exists in Azure: adopted as {cluster.id}" in result.stderr
@@ -245,7 +220,7 @@ def test_deploy_stops_at_pending_operations_and_says_how_to_recover(
 def test_deploy_recover_clears_the_pending_create_and_adopts_what_exists(
     project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
 ) -> None:
-    result = run_with(bin_dir, ["--recover", "--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
+    result = run_deploy(bin_dir, ["--recover", "--yes"], project, ARM_IDS=str(tmp_path / "arm-ids"))
     assert result.returncode == 0, result.stderr
     adopt = json.dumps({interrupted.pending[0].urn: interrupted.pending[0].id})
     assert "recovering 1 pending create(s)" in result.stderr
@@ -265,10 +240,10 @@ def test_a_recovery_whose_up_failed_is_finished_by_the_next_deploy(
 ) -> None:
     """The state no longer holds the pending create once it is imported: the adoption must survive a failed up."""
     ids = str(tmp_path / "arm-ids")
-    assert run_with(bin_dir, ["--recover"], project, ARM_IDS=ids, UP_FAILS="1").returncode == 1
+    assert run_deploy(bin_dir, ["--recover"], project, ARM_IDS=ids, UP_FAILS="1").returncode == 1
     assert (project / ".recover" / "dev.env").is_file()
     (tmp_path / "export.json").write_text((tmp_path / "imported.json").read_text())  # what the state now is
-    result = run_with(bin_dir, [], project, ARM_IDS=ids)
+    result = run_deploy(bin_dir, [], project, ARM_IDS=ids)
     assert result.returncode == 0, result.stderr
     assert "this up adopts what an interrupted update created" in result.stderr
     adopt = json.dumps({interrupted.pending[0].urn: interrupted.pending[0].id})
@@ -280,7 +255,7 @@ def test_deploy_waits_for_a_create_azure_is_still_running(
     project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
 ) -> None:
     """AKS goes on creating the cluster after Pulumi was killed: adopting it now would update it mid-create."""
-    result = run_with(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_STATE="Creating")
+    result = run_deploy(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_STATE="Creating")
     assert result.returncode == 1
     assert f"error: {interrupted.pending[0].id} is still Creating in Azure" in result.stderr
     assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
@@ -289,7 +264,7 @@ def test_deploy_waits_for_a_create_azure_is_still_running(
 def test_deploy_does_not_guess_when_azure_cannot_be_asked(
     project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
 ) -> None:
-    result = run_with(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_LOGIN_EXPIRED="1")
+    result = run_deploy(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_LOGIN_EXPIRED="1")
     assert result.returncode == 1
     assert f"could not tell whether {interrupted.pending[0].id} exists: AADSTS700082" in result.stderr
     assert "Sign in (az login) and run again." in result.stderr
@@ -301,11 +276,11 @@ def test_a_second_recovery_keeps_what_an_unfinished_first_one_had_to_adopt(
 ) -> None:
     """The first recovery's up failed after its state import; then another up was interrupted too."""
     ids = str(tmp_path / "arm-ids")
-    assert run_with(bin_dir, ["--recover"], project, ARM_IDS=ids, UP_FAILS="1").returncode == 1
+    assert run_deploy(bin_dir, ["--recover"], project, ARM_IDS=ids, UP_FAILS="1").returncode == 1
     identity = interrupted_while_creating(evaluate(), "demo-identity")
     (tmp_path / "export.json").write_text(json.dumps(identity.export()))
     (tmp_path / "arm-ids").write_text("\n".join(identity.state.world.objects))
-    result = run_with(bin_dir, ["--recover"], project, ARM_IDS=ids)
+    result = run_deploy(bin_dir, ["--recover"], project, ARM_IDS=ids)
     assert result.returncode == 0, result.stderr
     adopt = {interrupted.pending[0].urn: interrupted.pending[0].id, identity.pending[0].urn: identity.pending[0].id}
     assert calls.read_text().splitlines()[-1] == f"pulumi up --stack dev --refresh ADOPT={json.dumps(adopt)} UPSERT="

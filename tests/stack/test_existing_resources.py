@@ -55,13 +55,18 @@ def vault_exists(rbac: bool = True) -> Evaluation:
         "sku": {"name": "Standard"},
         "adminUserEnabled": False,
     }
+    return nothing_deployed({VAULT_ID: vault, REGISTRY_ID: registry})
+
+
+def nothing_deployed(objects: dict[str, dict[str, Any]]) -> Evaluation:
+    """A stack with nothing in its state, in a subscription that holds `objects` (ARM id -> object)."""
     return Evaluation(
         resources=freeze([]),
         invokes=freeze([]),
         exports=freeze({}),
         secret_exports=frozenset(),
         unknown_exports=frozenset(),
-        world=World(objects={VAULT_ID: vault, REGISTRY_ID: registry}).frozen(),
+        world=World(objects=objects).frozen(),
         preview=False,
     )
 
@@ -206,16 +211,7 @@ def test_a_secret_renamed_back_in_the_existing_vault_is_adopted_from_it(up: Eval
 def after_destroy(up: Evaluation) -> Evaluation:
     """What a `destroy` leaves: the team's vault, and the secrets the stack wrote into it (kept on delete)."""
     kept = {VAULT_ID} | {s.id for s in up.of_type(t.SECRET)}
-    world = World(objects={rid: obj for rid, obj in up.world.objects.items() if rid in kept})
-    return Evaluation(
-        resources=freeze([]),
-        invokes=freeze([]),
-        exports=freeze({}),
-        secret_exports=frozenset(),
-        unknown_exports=frozenset(),
-        world=world.frozen(),
-        preview=False,
-    )
+    return nothing_deployed({rid: obj for rid, obj in up.world.objects.items() if rid in kept})
 
 
 def test_an_up_after_a_destroy_adopts_the_secrets_the_vault_kept(up: Evaluation) -> None:

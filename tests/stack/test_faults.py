@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.tools import fake
+from tests.fakes.tools import FAKE_ARM_AZ, fake
 from tests.stack import constants as t
 from tests.stack.destroy import Destroy
 from tests.stack.engine import IMPORT
@@ -26,20 +26,6 @@ from tests.stack.test_config import assert_printed_as_one_line
 from tests.stack.test_lifecycle_destroy import DOCUMENTED_DEPLOYER
 
 RECOVER = ROOT / "scripts" / "recover.py"
-# The az CLI for ARM GETs: `az rest --method get --url <id>?api-version=<v>` answers from the ids listed in
-# $ARM_IDS, and 404 otherwise as az prints it.
-FAKE_AZ = """import os, sys
-args = sys.argv[1:]
-if args[:1] == ["rest"]:
-    rid = args[args.index("--url") + 1].split("?")[0].lower()
-    if rid in open(os.environ["ARM_IDS"]).read().lower().split():
-        print("Succeeded")  # --query properties.provisioningState --output tsv
-        sys.exit(0)
-    print('Not Found({"error":{"code":"ResourceNotFound","message":"not found"}})', file=sys.stderr)
-    sys.exit(3)
-print("unexpected: az " + " ".join(args), file=sys.stderr)
-sys.exit(2)
-"""
 
 # Creates in flight at once, as an `up` runs them: the first minutes; then what waits for those; then a grant.
 IN_FLIGHT = {
@@ -69,7 +55,7 @@ def recover(interrupted: Interrupted, tmp_path: Path) -> tuple[subprocess.Comple
     environment it gives the recovering `up`."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    fake(bin_dir, "az", FAKE_AZ, interpreter=sys.executable)
+    fake(bin_dir, "az", FAKE_ARM_AZ, interpreter=sys.executable)
     ids, env = tmp_path / "arm-ids", tmp_path / "recovery.env"
     ids.write_text("\n".join(interrupted.state.world.objects))
     result = subprocess.run(
