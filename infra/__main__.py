@@ -14,6 +14,7 @@ from workload_id import WorkloadBinding, adopt, binding_aliases, history, naming
 from workload_id.cluster import AksCluster
 from workload_id.config import load_config
 from workload_id.csi import SecretProviderClass
+from workload_id.existing_cluster import read_existing_cluster
 from workload_id.image import AppImage
 from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
@@ -24,7 +25,16 @@ from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
-# An existing vault is read, and refused if unusable, before anything is declared.
+# Each existing resource is read, and refused if unusable, before anything is declared.
+existing_cluster = (
+    read_existing_cluster(
+        config.existing_cluster,
+        needs_csi=config.reads_with_csi,
+        needs_egress_ips=config.key_vault_network_default_action == "Deny",
+    )
+    if config.existing_cluster
+    else None
+)
 existing_vault = read_existing_vault(config.existing_key_vault) if config.existing_key_vault else None
 existing_registry = read_existing_registry(config.existing_registry) if config.existing_registry else None
 adopt.register(adopt.requested(stack))
@@ -93,6 +103,7 @@ cluster = AksCluster(
     tenant_id=client.tenant_id,
     subscription_id=client.subscription_id,
     registry_id=registry.id,
+    existing=existing_cluster,
 )
 store = SecretStore(
     "secret-store",
@@ -175,9 +186,9 @@ def declare_workload(spec: WorkloadSpec, takes_over: bool) -> Workload:
             secret_names=pulumi.Output.all(*[store.secrets[secret].name for secret in spec.secrets]),
             kubeconfig=cluster.kubeconfig,
             cluster_name=cluster.name,
-            resource_group_name=group.name,
+            resource_group_name=cluster.resource_group_name,
             # The cluster's create or update enables the add-on; the deployer's role lets it write the class.
-            wait_after=[cluster.cluster, *namespace.ready],
+            wait_after=[*cluster.changes, *namespace.ready],
             access_changes=[role.id for role in namespace.deployer_roles],
             provider=namespace.provider,
             takes_over=takes_over,
@@ -195,7 +206,7 @@ def declare_workload(spec: WorkloadSpec, takes_over: bool) -> Workload:
         jobs=jobs,
         job_prerequisites=[
             *binding.grants.values(),
-            cluster.kubelet_acr_pull,
+            *([cluster.kubelet_acr_pull] if cluster.kubelet_acr_pull else []),
             *(store.secrets[secret].secret for secret in spec.secrets),
             image.build,
         ],
@@ -218,6 +229,7 @@ workloads = {spec.name: declare_workload(spec, takes_over=index == 0) for index,
 
 pulumi.export("resourceGroupName", group.name)
 pulumi.export("clusterName", cluster.name)
+pulumi.export("clusterResourceGroupName", cluster.resource_group_name)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
 pulumi.export("keyVaultUri", store.vault_uri)
 pulumi.export("secretNames", secret_names)
@@ -246,7 +258,7 @@ pulumi.export(
         "az aks get-credentials --subscription {0} --resource-group {1} --name {2}"
         " && kubelogin convert-kubeconfig -l azurecli",
         client.subscription_id,
-        group.name,
+        cluster.resource_group_name,
         cluster.name,
     ),
 )

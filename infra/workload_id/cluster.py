@@ -9,6 +9,7 @@ from pulumi_azure_native import authorization, containerservice, monitor, networ
 
 from . import roles
 from .config import StackConfig
+from .existing_cluster import CSI_ADDON, egress_ip_ids
 from .kubeconfig import decode_kubeconfig, non_interactive_kubeconfig
 from .placement import Placement
 
@@ -16,11 +17,12 @@ from .placement import Placement
 # 110 is Kubernetes' own per-node ceiling. Fixed when a pool is created, so changes are ignored:
 # a pool created with another value (before it was set here) keeps it.
 MAX_PODS_PER_NODE = 110
-# The AKS add-on of the Secrets Store CSI driver and its Azure Key Vault provider (ARM's spelling).
-CSI_ADDON = "azureKeyvaultSecretsProvider"
 
 
 class AksCluster(pulumi.ComponentResource):
+    """The cluster the workloads run on: created here, or (existingCluster) one the stack only reads and
+    never changes. Either way: its issuer, kubelet identity and a kubeconfig, and AcrPull for the kubelet."""
+
     def __init__(
         self,
         name: str,
@@ -31,11 +33,86 @@ class AksCluster(pulumi.ComponentResource):
         tenant_id: pulumi.Input[str],
         subscription_id: str,
         registry_id: pulumi.Input[str],
+        existing: containerservice.GetManagedClusterResult | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """existing: config.existing_cluster as read_existing_cluster found it."""
         super().__init__("workloadid:azure:AksCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self.cluster: containerservice.ManagedCluster | None = None
+        if existing is None:
+            self.cluster = self._create(name, placement, config, cluster_name, tenant_id)
+            self.name = self.cluster.name
+            self.id = self.cluster.id
+            # Its own resource group and region (an existing cluster's may differ from the stack's).
+            self.resource_group_name = placement.resource_group_name
+            self.location: pulumi.Input[str] = placement.location
+            # What Azure computed (issuer, kubelet identity, egress IPs) is read back from the live cluster:
+            # in a preview of an update, the resource's own computed outputs are unknown, and everything
+            # reading them would show as changed. The name is unknown until the cluster exists, which
+            # keeps the read after its creation.
+            self._live = containerservice.get_managed_cluster_output(
+                resource_group_name=placement.resource_group_name, resource_name=self.cluster.name
+            )
+        else:
+            assert config.existing_cluster is not None, "read_existing_cluster(config.existing_cluster) first"
+            self.name = pulumi.Output.from_input(existing.name)
+            self.id = pulumi.Output.from_input(existing.id)
+            self.resource_group_name = pulumi.Output.from_input(config.existing_cluster.resource_group)
+            self.location = existing.location
+            self._live = pulumi.Output.from_input(existing)
+        self.oidc_issuer_url = self._live.apply(lambda c: _issuer_url(c.oidc_issuer_profile))
+        self.kubelet_object_id = self._live.apply(lambda c: _kubelet_object_id(c.identity_profile))
+        # What a step that needs the cluster's current add-ons must follow: its create or update.
+        self.changes: list[pulumi.Resource] = [self.cluster] if self.cluster is not None else []
 
+        # Nodes pull the demo image with the kubelet identity: AcrPull on this registry only (unless it
+        # already holds it: grantKubeletAcrPull).
+        self.kubelet_acr_pull = (
+            authorization.RoleAssignment(
+                f"{name}-kubelet-acrpull",
+                principal_id=self.kubelet_object_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=roles.role_definition_id(subscription_id, roles.ACR_PULL),
+                scope=registry_id,
+                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE),
+            )
+            if config.grant_kubelet_acr_pull
+            else None
+        )
+
+        # An existing cluster is always signed in to with Entra ID (kubelogin), as the deployer: never with
+        # its admin certificate, which would bypass the per-namespace roles.
+        self.uses_local_accounts = existing is None and not config.disable_local_accounts
+        if self.uses_local_accounts:
+            admin_credentials = containerservice.list_managed_cluster_admin_credentials_output(
+                resource_group_name=self.resource_group_name, resource_name=self.name
+            )
+            kubeconfig = admin_credentials.apply(lambda c: decode_kubeconfig(c.kubeconfigs[0].value))
+        else:
+            user_credentials = containerservice.list_managed_cluster_user_credentials_output(
+                resource_group_name=self.resource_group_name, resource_name=self.name, format="exec"
+            )
+            mode = config.kubelogin_mode
+            kubeconfig = user_credentials.apply(lambda c: non_interactive_kubeconfig(c.kubeconfigs[0].value, mode))
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+
+        self.register_outputs(
+            {
+                "name": self.name,
+                "id": self.id,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeletObjectId": self.kubelet_object_id,
+            }
+        )
+
+    def _create(
+        self,
+        name: str,
+        placement: Placement,
+        config: StackConfig,
+        cluster_name: str,
+        tenant_id: pulumi.Input[str],
+    ) -> containerservice.ManagedCluster:
         workspace: operationalinsights.Workspace | None = None
         if config.monitoring:
             workspace = operationalinsights.Workspace(
@@ -45,12 +122,10 @@ class AksCluster(pulumi.ComponentResource):
                 tags=placement.tags,
                 sku={"name": "PerGB2018"},
                 retention_in_days=30,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        addon_profiles = _addon_profiles(config, workspace)
         system_pool, ignored = _system_pool(config)
-
-        self.cluster = containerservice.ManagedCluster(
+        cluster = containerservice.ManagedCluster(
             name,
             resource_name_=cluster_name,
             resource_group_name=placement.resource_group_name,
@@ -80,60 +155,19 @@ class AksCluster(pulumi.ComponentResource):
             api_server_access_profile=(
                 {"authorized_ip_ranges": list(config.authorized_ip_ranges)} if config.authorized_ip_ranges else None
             ),
-            addon_profiles=addon_profiles or None,
+            addon_profiles=_addon_profiles(config, workspace) or None,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignored),
         )
-
         if workspace is not None:
-            self._collect_container_insights(name, placement, workspace)
-
-        self.name = self.cluster.name
-        self.id = self.cluster.id
-        # What Azure computed (issuer, kubelet identity, egress IPs) is read back from the live cluster:
-        # in a preview of an update, the resource's own computed outputs are unknown, and everything
-        # reading them would show as changed. The name is unknown until the cluster exists, which
-        # keeps the read after its creation.
-        self._live = containerservice.get_managed_cluster_output(
-            resource_group_name=placement.resource_group_name, resource_name=self.cluster.name
-        )
-        self.oidc_issuer_url = self._live.apply(lambda c: _issuer_url(c.oidc_issuer_profile))
-        self.kubelet_object_id = self._live.apply(lambda c: _kubelet_object_id(c.identity_profile))
-
-        # Nodes pull the demo image with the kubelet identity: AcrPull on this registry only.
-        self.kubelet_acr_pull = authorization.RoleAssignment(
-            f"{name}-kubelet-acrpull",
-            principal_id=self.kubelet_object_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=roles.role_definition_id(subscription_id, roles.ACR_PULL),
-            scope=registry_id,
-            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE),
-        )
-
-        if config.disable_local_accounts:
-            user_credentials = containerservice.list_managed_cluster_user_credentials_output(
-                resource_group_name=placement.resource_group_name, resource_name=self.cluster.name, format="exec"
-            )
-            mode = config.kubelogin_mode
-            kubeconfig = user_credentials.apply(lambda c: non_interactive_kubeconfig(c.kubeconfigs[0].value, mode))
-        else:
-            admin_credentials = containerservice.list_managed_cluster_admin_credentials_output(
-                resource_group_name=placement.resource_group_name, resource_name=self.cluster.name
-            )
-            kubeconfig = admin_credentials.apply(lambda c: decode_kubeconfig(c.kubeconfigs[0].value))
-        self.kubeconfig = pulumi.Output.secret(kubeconfig)
-        self.uses_local_accounts = not config.disable_local_accounts
-
-        self.register_outputs(
-            {
-                "name": self.name,
-                "id": self.id,
-                "oidcIssuerUrl": self.oidc_issuer_url,
-                "kubeletObjectId": self.kubelet_object_id,
-            }
-        )
+            self._collect_container_insights(name, placement, workspace, cluster)
+        return cluster
 
     def _collect_container_insights(
-        self, name: str, placement: Placement, workspace: operationalinsights.Workspace
+        self,
+        name: str,
+        placement: Placement,
+        workspace: operationalinsights.Workspace,
+        cluster: containerservice.ManagedCluster,
     ) -> None:
         """With Entra ID auth, the monitoring agent ships only what a data collection rule
         associated with the cluster asks for (the Azure CLI creates these; ARM does not)."""
@@ -163,7 +197,7 @@ class AksCluster(pulumi.ComponentResource):
         monitor.DataCollectionRuleAssociation(
             f"{name}-container-insights",
             association_name="ContainerInsightsExtension",
-            resource_uri=self.cluster.id,
+            resource_uri=cluster.id,
             data_collection_rule_id=rule.id,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -172,9 +206,7 @@ class AksCluster(pulumi.ComponentResource):
         """The public IPs the cluster's pods leave through (its managed outbound load balancer)."""
 
         def lookup(cluster: containerservice.GetManagedClusterResult) -> pulumi.Output[list[str]]:
-            profile = cluster.network_profile
-            balancer = profile.load_balancer_profile if profile is not None else None
-            ids = [ref.id for ref in (balancer.effective_outbound_ips if balancer else []) if ref.id]
+            ids = egress_ip_ids(cluster)
             if not ids:
                 raise ValueError("the cluster reports no outbound IPs (networkProfile.loadBalancerProfile)")
             addresses = [

@@ -100,6 +100,8 @@ class StackConfig:
     key_vault_soft_delete_days: int
     key_vault_network_default_action: NetworkDefaultAction
     key_vault_allowed_ip_ranges: tuple[str, ...]
+    existing_cluster: ExistingResource | None
+    grant_kubelet_acr_pull: bool
     existing_key_vault: ExistingResource | None
     existing_registry: ExistingResource | None
     secrets: tuple[SecretSpec, ...]
@@ -305,6 +307,16 @@ def _cluster(read: _Reader) -> dict[str, Any]:
         raise _fail("deployerObjectIds", "lists an object id twice", "list each deployer once")
     monitoring = read.flag("monitoring")
     acr_sku = cast(AcrSku, read.choice("acrSku", ACR_SKUS))
+    existing = _existing(read, "existingCluster", "cluster")
+    if existing is not None:
+        # What only a cluster the stack creates can have: an existing cluster keeps its owner's settings.
+        for key, default in CLUSTER_DEFAULTS.items():
+            if read.raw(key) != default:
+                raise _fail(
+                    key,
+                    "applies only to a cluster this stack creates, not to existingCluster",
+                    f"pulumi config rm {key}",
+                )
     return {
         "kubernetes_version": kubernetes_version,
         "node_vm_size": node_vm_size,
@@ -319,7 +331,23 @@ def _cluster(read: _Reader) -> dict[str, Any]:
         "deployer_object_ids": deployer_object_ids,
         "monitoring": monitoring,
         "acr_sku": acr_sku,
+        "existing_cluster": existing,
     }
+
+
+CLUSTER_DEFAULTS: dict[str, Any] = {
+    "kubernetesVersion": "",
+    "nodeVmSize": "Standard_D2s_v5",
+    "nodeCount": 1,
+    "nodeOsDiskType": "Managed",
+    "nodeOsDiskSizeGb": 0,
+    "availabilityZones": [],
+    "aksTier": "Free",
+    "authorizedIpRanges": [],
+    "disableLocalAccounts": True,
+    "monitoring": False,
+    "csiRotationPollInterval": "2m",
+}
 
 
 def _vault(read: _Reader) -> dict[str, Any]:
@@ -508,4 +536,13 @@ def _registry(read: _Reader) -> dict[str, Any]:
             "applies only to a registry this stack creates, not to existingRegistry",
             "pulumi config rm acrSku",
         )
-    return {"existing_registry": existing}
+    grant_kubelet_acr_pull = read.flag("grantKubeletAcrPull")
+    # Only a kubelet and a registry that both predate the stack can already hold the grant.
+    if not grant_kubelet_acr_pull and (existing is None or _existing(read, "existingCluster", "cluster") is None):
+        raise _fail(
+            "grantKubeletAcrPull",
+            "is false, but the stack creates the cluster or the registry, so nothing else grants the kubelet AcrPull",
+            "pulumi config rm grantKubeletAcrPull (false is for existingCluster and existingRegistry together,"
+            " when the kubelet already pulls from that registry)",
+        )
+    return {"existing_registry": existing, "grant_kubelet_acr_pull": grant_kubelet_acr_pull}

@@ -59,8 +59,9 @@ class AppNamespace(pulumi.ComponentResource):
             name,
             managed_namespace_name=namespace,
             resource_name_=cluster.name,
-            resource_group_name=placement.resource_group_name,
-            location=placement.location,
+            # The cluster's own group and region: an existing cluster's may differ from the stack's.
+            resource_group_name=cluster.resource_group_name,
+            location=cluster.location,
             tags=placement.tags,
             properties={
                 "labels": POD_SECURITY_LABELS,

@@ -37,6 +37,7 @@ from tests.stack import constants as t
 from tests.stack.cuts import CUTS, tamper
 from tests.stack.harness import Cut, Evaluation, Registered, evaluate
 from tests.stack.stacks import THREE_WORKLOADS
+from tests.stack.test_existing_cluster import ALL_EXISTING, cluster_exists
 from tests.stack.test_existing_resources import EXISTING_REGISTRY, adopting
 from wiring_rules import USE_LABEL
 from workload_id import roles, workload
@@ -365,10 +366,15 @@ def test_the_pack_and_the_program_agree_on_the_audience_and_the_role_ids() -> No
 
 
 @pytest.mark.xdist_group("existing resources")
-def test_a_stack_on_an_existing_vault_and_registry_passes_every_policy() -> None:
-    """existingKeyVault, existingRegistry: neither is declared, so no vault or registry policy has a resource
-    to judge; every other policy still holds (tests/stack/test_existing_resources.py)."""
-    ev = adopting(EXISTING_REGISTRY | THREE_WORKLOADS)
+@pytest.mark.parametrize("existing", ["vault and registry", "cluster, vault and registry"])
+def test_a_stack_on_existing_resources_passes_every_policy(existing: str) -> None:
+    """existingCluster, existingKeyVault, existingRegistry: none is declared, so no cluster, vault or registry
+    policy has a resource to judge; every other policy still holds (tests/stack/test_existing_resources.py,
+    tests/stack/test_existing_cluster.py)."""
+    if existing == "vault and registry":
+        ev = adopting(EXISTING_REGISTRY | THREE_WORKLOADS)
+    else:
+        ev = evaluate(ALL_EXISTING | THREE_WORKLOADS, prior=cluster_exists())
     assert stack_violations(ev) == {}
     said = {r.name: resource_violations(r) for r in ev.custom_resources()}
     assert {name: messages for name, messages in said.items() if messages} == {}

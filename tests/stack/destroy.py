@@ -137,21 +137,24 @@ class Destroy:
         return None
 
     def _api_server_delete(self, alive: set[str], r: Registered) -> str | None:
-        cluster = self._exists(t.CLUSTER, alive)
-        if cluster is None:
+        existing = self.ev.existing_cluster()
+        own = self._exists(t.CLUSTER, alive)
+        if existing is None and own is None:
             return "the configured Kubernetes cluster is unreachable: it was deleted first"
-        ranges = cluster.inputs.get("apiServerAccessProfile", {}).get("authorizedIPRanges", [])
+        # The stack's own cluster as declared; an existing one as it is (the stack never changes it).
+        settings = existing if existing is not None else own.inputs if own is not None else {}
+        cluster_id = existing["id"] if existing is not None else own.id if own is not None else ""
+        ranges = settings.get("apiServerAccessProfile", {}).get("authorizedIPRanges", [])
         if ranges and not _allows(ranges, self.deployer.address):
             return f"the API server refuses {self.deployer.address} (authorized IP ranges)"
-        if not cluster.inputs["disableLocalAccounts"]:
-            return None  # the static admin certificate
+        if existing is None and not settings["disableLocalAccounts"]:
+            return None  # the static admin certificate (an existing cluster is always entered with Entra ID)
         # A custom resource is checked as managedClusters/customresources/delete, which RBAC Writer lacks.
         enough = (
             AKS_CUSTOM_RESOURCE_ROLES if r.type.split(":")[1].split("/")[0] not in BUILT_IN_GROUPS else AKS_K8S_ROLES
         )
         if self.deployer.roles & enough:
             return None
-        cluster_id = cluster.id
         granted = [
             a
             for a in self.ev.of_type(t.ROLE_ASSIGNMENT)

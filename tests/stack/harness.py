@@ -44,6 +44,7 @@ from tests.stack.azure_model import (
     exec_kubeconfig,
     stable_uuid,
 )
+from tests.stack.constants import CLUSTER, MANAGED_NAMESPACE
 from tests.stack.engine import IMPORT, REPLACE, SAME, EngineMocks, EngineMonitor, changed_paths, diff_baseline, unwrap
 from tests.stack.memo import MEMO, Cut, FrozenDict, digest, freeze
 from tests.stack.stacks import PLACEHOLDER_REPLACEMENTS, PROGRAM_DIR, PROJECT, ROOT, cli_config, shipped_config
@@ -139,6 +140,14 @@ class Evaluation:
         found = [r for r in self.resources if r.name == name]
         assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
         return found[0]
+
+    def existing_cluster(self) -> Mapping[str, Any] | None:
+        """The cluster the stack runs on without declaring it (existingCluster), as the live world holds it, found
+        through the managed namespaces the stack adds to it; None when the stack declares its own."""
+        if any(r.type == CLUSTER for r in self.resources):
+            return None
+        (cluster_id,) = {r.id.split("/managedNamespaces/")[0] for r in self.resources if r.type == MANAGED_NAMESPACE}
+        return self.world.get(cluster_id)
 
     def custom_resources(self) -> Iterator[Registered]:
         return (r for r in self.resources if r.custom)

@@ -367,6 +367,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
     expected = {
         "resourceGroupName",
         "clusterName",
+        "clusterResourceGroupName",
         "oidcIssuerUrl",
         "keyVaultUri",
         "secretNames",
@@ -380,6 +381,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
     }
     assert set(dev.exports) == expected
     assert dev.secret_exports == {"kubeconfig"}
+    assert dev.exports["clusterResourceGroupName"] == dev.exports["resourceGroupName"]
     identity = dev.one(t.IDENTITY)
     assert dev.exports["secretNames"] == ["demo-secret"]
     assert dev.exports["retiredSecretNames"] == []  # none left behind yet (test_lifecycle_rename.py)

@@ -57,6 +57,8 @@ NON_DEFAULT: dict[str, dict[str, Any]] = {
 
 # Settings whose non-default case needs more than config (an existing resource in the world): tested there.
 TESTED_ELSEWHERE = {
+    "existingCluster": "tests/stack/test_existing_cluster.py",
+    "grantKubeletAcrPull": "tests/stack/test_existing_cluster.py",
     "existingKeyVault": "tests/stack/test_existing_resources.py",
     "existingRegistry": "tests/stack/test_existing_resources.py",
 }

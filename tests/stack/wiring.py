@@ -88,12 +88,22 @@ def _vault(ev: Evaluation) -> Mapping:
     return ev.world.get(vault_id)
 
 
+def _cluster(ev: Evaluation) -> Mapping:
+    """The cluster the workloads run on: the stack's own, or the existing one it only reads (existingCluster)."""
+    return ev.existing_cluster() or ev.one(t.CLUSTER).outputs
+
+
 def _registry(ev: Evaluation) -> Mapping:
     """The registry the image is in: the stack's own, or the existing one it only reads (existingRegistry)."""
     if ev.of_type(t.REGISTRY):
         return {"id": ev.one(t.REGISTRY).id, **ev.one(t.REGISTRY).outputs}
-    (acr_pull,) = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
-    return ev.world.get(acr_pull.inputs["scope"])
+    acr_pulls = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    if acr_pulls:
+        return ev.world.get(acr_pulls[0].inputs["scope"])
+    # grantKubeletAcrPull false: the registry the image is built into, by name.
+    name = ev.named("app-image-acr-build").inputs["environment"]["REGISTRY_NAME"]
+    (registry,) = [o for rid, o in ev.world.objects.items() if rid.endswith(f"/registries/{name}")]
+    return registry
 
 
 def _secrets_by_name(ev: Evaluation) -> dict[str, Registered]:
@@ -114,7 +124,7 @@ def salted_fingerprint(job: Registered, value: str) -> str:
 def check_federation(ev: Evaluation) -> None:
     """Issuer, subject and audience of each workload's credential match the cluster and each of its Jobs'
     ServiceAccount (the SDK Job's token comes from the webhook, the file Job's from the kubelet for the driver)."""
-    issuer = ev.one(t.CLUSTER).outputs["oidcIssuerProfile"]["issuerURL"]
+    issuer = _cluster(ev)["oidcIssuerProfile"]["issuerURL"]
     for w in workloads(ev):
         fic, sa = w.credential, w.service_account.outputs["metadata"]
         assert fic.inputs["issuer"] == issuer, "AADSTS700211: issuer differs from the cluster's OIDC issuer (verbatim)"
@@ -181,8 +191,10 @@ def check_roles(ev: Evaluation) -> None:
         if role == t.KEY_VAULT_SECRETS_USER:
             assert assignment.inputs["principalId"] in identities, f"{assignment.name}: a data role for a stranger"
     acr_pulls = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    if not acr_pulls and not ev.of_type(t.CLUSTER) and not ev.of_type(t.REGISTRY):
+        return  # grantKubeletAcrPull false: the team's kubelet already pulls from the team's registry
     assert len(acr_pulls) == 1, "image pull 401: nobody holds AcrPull"
-    kubelet = ev.one(t.CLUSTER).outputs["identityProfile"]["kubeletidentity"]["objectId"]
+    kubelet = _cluster(ev)["identityProfile"]["kubeletidentity"]["objectId"]
     assert acr_pulls[0].inputs["principalId"] == kubelet, "image pull 401: AcrPull is not on the kubelet identity"
     assert acr_pulls[0].inputs["scope"] == _registry(ev)["id"], "AcrPull is not scoped to the registry"
 
@@ -211,7 +223,7 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
     """Explicit dependencies: no Job starts before its federation, its grants, its secret and the image; a file
     Job not before its SecretProviderClass, nor that before the API server serves the kind."""
     secrets = _secrets_by_name(ev)
-    acr_pull = next(a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL))
+    acr_pulls = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
     builds = [r for r in ev.resources if r.type in (t.COMMAND, t.DOCKER_IMAGE) and r.name.startswith("app-image-")]
     build = next(b for b in builds if not b.name.endswith("registry-token"))
     for w in workloads(ev):
@@ -220,10 +232,9 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
             assert read in secrets, f"{job.name} reads {read}, which the stack does not hold"
             needed = {
                 "federated credential": w.credential,
-                "AcrPull": acr_pull,
                 "secret": secrets[read],
                 "image build": build,
-            } | {f"grant {grant.name}": grant for grant in w.grants}
+            } | {f"grant {grant.name}": grant for grant in w.grants + acr_pulls}
             for what, resource in needed.items():
                 assert resource.urn in job.dependencies, f"{job.name} does not wait for the {what}"
         spc = w.secret_provider_class
@@ -233,7 +244,8 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
             assert spc.urn in file_job.dependencies, "the file Job does not wait for its SecretProviderClass"
         kind_ready = ev.named(f"{w.name}-secret-provider-class-kind-ready")
         assert kind_ready.urn in spc.dependencies, "the class is created before the API server serves its kind"
-        assert ev.one(t.CLUSTER).urn in kind_ready.dependencies, "the kind wait does not follow the add-on's enabling"
+        for cluster in ev.of_type(t.CLUSTER):  # an existing cluster's add-on is on already (read_existing_cluster)
+            assert cluster.urn in kind_ready.dependencies, "the kind wait does not follow the add-on's enabling"
 
 
 def check_secret_provider_class(ev: Evaluation) -> None:

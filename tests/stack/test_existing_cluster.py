@@ -1,0 +1,235 @@
+"""`existingCluster`: the workloads run on a cluster the stack does not own. It is read once before anything is
+declared (its issuer, kubelet identity and API server come from that read, so even a first preview knows them),
+refused in one line with the `az aks` fix if it cannot do Workload ID, never declared, so never changed or
+deleted; the stack adds its managed namespaces to it and signs in to it with Entra ID."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.stack import constants as t
+from tests.stack import wiring
+from tests.stack.azure_model import TENANT_ID, arm_id, model
+from tests.stack.destroy import Destroy
+from tests.stack.harness import Evaluation, EvaluationFailed, evaluate
+from tests.stack.stacks import THREE_WORKLOADS
+from tests.stack.test_config import assert_printed_as_one_line
+from tests.stack.test_existing_resources import EXISTING, EXISTING_REGISTRY, REGISTRY_ID, nothing_deployed, vault_exists
+from tests.stack.test_lifecycle_destroy import DOCUMENTED_DEPLOYER
+
+# One worker with the other existing-resource tests and the policy pack's: the memo evaluates each once.
+pytestmark = pytest.mark.xdist_group("existing resources")
+
+PLATFORM_GROUP, CLUSTER_NAME, CLUSTER_LOCATION = "rg-platform", "aks-platform", "westeurope"
+CLUSTER_ID = arm_id(PLATFORM_GROUP, "Microsoft.ContainerService/managedClusters", CLUSTER_NAME)
+EXISTING_CLUSTER = {"existingCluster": {"resourceGroup": PLATFORM_GROUP, "name": CLUSTER_NAME}}
+ALL_EXISTING = EXISTING_CLUSTER | EXISTING | EXISTING_REGISTRY
+CSI_ADDON = "azureKeyvaultSecretsProvider"
+
+
+def team_cluster(**changed: Any) -> dict[str, dict[str, Any]]:
+    """The team's cluster as ARM reports it (and the public IP it sends from); `changed` replaces top-level
+    properties (None removes one)."""
+    plain = {
+        "resourceGroupName": PLATFORM_GROUP,
+        "resourceName": CLUSTER_NAME,
+        "location": CLUSTER_LOCATION,
+        "securityProfile": {"workloadIdentity": {"enabled": True}},
+        "aadProfile": {"managed": True, "enableAzureRBAC": True, "tenantID": TENANT_ID},
+        # Local accounts on: the stack signs in with Entra ID all the same, never with the admin certificate.
+        "disableLocalAccounts": False,
+        "addonProfiles": {
+            CSI_ADDON: {
+                "enabled": True,
+                "config": {"enableSecretRotation": "true"},
+                "identity": {
+                    "clientId": "11111111-2222-3333-4444-555555555555",
+                    "objectId": "66666666-7777-8888-9999-000000000000",
+                },
+            }
+        },
+        "agentPoolProfiles": [{"name": "nodes", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5"}],
+        "networkProfile": {"networkPlugin": "azure", "outboundType": "loadBalancer"},
+    }
+    rid, outputs, extra = model(t.CLUSTER, "team-cluster", plain)
+    cluster = {k: v for k, v in outputs.items() if k not in ("resourceGroupName", "resourceName")} | {"id": rid}
+    for key, value in changed.items():
+        cluster.pop(key, None)
+        if value is not None:
+            cluster[key] = value
+    return {rid: cluster, **extra}
+
+
+def cluster_exists(**changed: Any) -> Evaluation:
+    """Nothing deployed yet, in a subscription holding the team's cluster, vault and registry."""
+    return nothing_deployed({**vault_exists().world.objects, **team_cluster(**changed)})
+
+
+def live_cluster(ev: Evaluation) -> Mapping[str, Any]:
+    return ev.world.get(CLUSTER_ID)
+
+
+@pytest.fixture(scope="module")
+def on_cluster() -> Evaluation:
+    """Three workloads on the team's cluster, vault and registry: the stack creates none of them."""
+    return evaluate(ALL_EXISTING | THREE_WORKLOADS, prior=cluster_exists())
+
+
+def test_no_cluster_is_declared_and_every_workload_is_wired_to_the_existing_one(on_cluster: Evaluation) -> None:
+    assert [r for r in on_cluster.resources if r.type in (t.CLUSTER, t.VAULT, t.REGISTRY)] == []
+    for check in wiring.ALL_CHECKS:
+        check(on_cluster)
+    issuer = live_cluster(on_cluster)["oidcIssuerProfile"]["issuerURL"]
+    assert {c.inputs["issuer"] for c in on_cluster.of_type(t.FEDERATED_CREDENTIAL)} == {issuer}
+    (acr_pull,) = [
+        a for a in on_cluster.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)
+    ]
+    kubelet = live_cluster(on_cluster)["identityProfile"]["kubeletidentity"]["objectId"]
+    assert (acr_pull.inputs["principalId"], acr_pull.inputs["scope"]) == (kubelet, REGISTRY_ID)
+
+
+def test_the_managed_namespaces_go_into_the_clusters_own_group_and_region(on_cluster: Evaluation) -> None:
+    namespaces = on_cluster.of_type(t.MANAGED_NAMESPACE)
+    assert {ns.inputs["managedNamespaceName"] for ns in namespaces} == {"shop", "analytics"}
+    for ns in namespaces:
+        where = (ns.inputs["resourceGroupName"], ns.inputs["resourceName"], ns.inputs["location"])
+        assert where == (PLATFORM_GROUP, CLUSTER_NAME, CLUSTER_LOCATION)
+    writers = [a for a in on_cluster.of_type(t.ROLE_ASSIGNMENT) if "/namespaces/" in a.inputs["scope"]]
+    assert {a.inputs["scope"] for a in writers} == {f"{CLUSTER_ID}/namespaces/{ns}" for ns in ("shop", "analytics")}
+    # The identities stay in the stack's own group.
+    assert {i.inputs["resourceGroupName"] for i in on_cluster.of_type(t.IDENTITY)} == {"rg-wid-dev"}
+
+
+def test_the_stack_signs_in_with_entra_id_even_where_local_accounts_are_on(on_cluster: Evaluation) -> None:
+    """The admin certificate would bypass the deployer's per-namespace roles."""
+    assert "azure-native:containerservice:listManagedClusterAdminCredentials" not in on_cluster.invokes
+    (user,) = yaml.safe_load(on_cluster.exports["kubeconfig"])["users"]
+    assert user["user"]["exec"]["command"] == "kubelogin"
+    assert user["user"]["exec"]["args"][:3] == ["get-token", "--login", "azurecli"]
+    assert on_cluster.exports["clusterName"] == CLUSTER_NAME
+    assert on_cluster.exports["clusterResourceGroupName"] == PLATFORM_GROUP
+    assert f"--resource-group {PLATFORM_GROUP} --name {CLUSTER_NAME}" in on_cluster.exports["getCredentialsCommand"]
+    hints = [r.inputs["environment"]["HINT"] for r in on_cluster.resources if r.name.endswith("-kind-ready")]
+    assert len(hints) == 2  # payments and reports read files
+    assert all(f"az aks show -g {PLATFORM_GROUP} -n {CLUSTER_NAME}" in h for h in hints)
+
+
+def test_the_first_preview_knows_the_clusters_issuer_and_kubelet(on_cluster: Evaluation) -> None:
+    preview = evaluate(ALL_EXISTING | THREE_WORKLOADS, prior=cluster_exists(), preview=True)
+    issuer = live_cluster(on_cluster)["oidcIssuerProfile"]["issuerURL"]
+    assert {c.inputs["issuer"] for c in preview.of_type(t.FEDERATED_CREDENTIAL)} == {issuer}
+    assert preview.exports["oidcIssuerUrl"] == issuer
+
+
+def test_an_update_touches_only_what_changed_and_a_second_up_nothing(on_cluster: Evaluation) -> None:
+    assert evaluate(ALL_EXISTING | THREE_WORKLOADS, prior=on_cluster).changes(on_cluster) == {}
+    longer = evaluate(ALL_EXISTING | THREE_WORKLOADS | {"appRetryBudgetSeconds": 900}, prior=on_cluster, preview=True)
+    changed = longer.changes(on_cluster)
+    assert changed
+    assert {longer.named(name).type for name in changed} == {t.JOB}, changed
+
+
+def test_destroy_leaves_the_cluster_and_removes_what_the_stack_added_to_it(on_cluster: Evaluation) -> None:
+    assert Destroy(on_cluster, DOCUMENTED_DEPLOYER).run() == []
+    assert CLUSTER_ID not in {r.id for r in on_cluster.resources}
+    added = {r.id for r in on_cluster.of_type(t.MANAGED_NAMESPACE)}
+    assert added == {f"{CLUSTER_ID}/managedNamespaces/{ns}" for ns in ("shop", "analytics")}
+    assert not any(r.retain_on_delete for r in on_cluster.of_type(t.MANAGED_NAMESPACE))
+
+
+def test_a_kubelet_that_already_pulls_from_the_registry_is_not_granted_it_again() -> None:
+    """Azure refuses a second identical assignment (409 RoleAssignmentExists); the Jobs' pulls prove the first."""
+    ev = evaluate(ALL_EXISTING | THREE_WORKLOADS | {"grantKubeletAcrPull": False}, prior=cluster_exists())
+    assert [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)] == []
+    for check in wiring.ALL_CHECKS:
+        check(ev)
+
+
+@pytest.mark.parametrize(
+    ("changed", "config", "message"),
+    [
+        (
+            {"oidcIssuerProfile": {"enabled": False}},
+            {},
+            f"has no OIDC issuer (nothing for Entra ID to trust). Fix: az aks update --resource-group {PLATFORM_GROUP}"
+            f" --name {CLUSTER_NAME} --enable-oidc-issuer",
+        ),
+        (
+            {"securityProfile": {"workloadIdentity": {"enabled": False}}},
+            {},
+            "has workload identity off (no webhook injects the token the SDK exchanges). Fix: az aks update"
+            f" --resource-group {PLATFORM_GROUP} --name {CLUSTER_NAME} --enable-workload-identity",
+        ),
+        ({"aadProfile": None}, {}, "does not use AKS-managed Entra ID"),
+        (
+            {"aadProfile": {"managed": True, "enableAzureRBAC": False}},
+            {},
+            "has Azure RBAC for Kubernetes off (the deployer's role is granted on each namespace through it). Fix:"
+            f" az aks update --resource-group {PLATFORM_GROUP} --name {CLUSTER_NAME} --enable-azure-rbac",
+        ),
+        ({"identityProfile": None}, {}, "has no kubelet managed identity"),
+        (
+            {"addonProfiles": {}},
+            {},
+            "has the Secrets Store CSI driver add-on off, and a workload reads its secrets as files. Fix: az aks"
+            f" enable-addons --resource-group {PLATFORM_GROUP} --name {CLUSTER_NAME} --addons"
+            " azure-keyvault-secrets-provider",
+        ),
+        (
+            {"networkProfile": {"outboundType": "managedNATGateway"}},
+            {"existingKeyVault": {}, "keyVaultNetworkDefaultAction": "Deny"},
+            "sends from no managed outbound IPs",
+        ),
+    ],
+    ids=["no issuer", "no workload identity", "no entra", "no azure rbac", "no kubelet identity", "no csi", "nat"],
+)
+def test_a_cluster_that_cannot_do_workload_id_is_refused_with_the_fix(
+    changed: dict[str, Any], config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate(ALL_EXISTING | THREE_WORKLOADS | config, prior=cluster_exists(**changed))
+    assert_printed_as_one_line(raised.value.cause)
+    where = f"config 'existingCluster': cluster {CLUSTER_NAME} in resource group {PLATFORM_GROUP} "
+    assert str(raised.value.cause).startswith(where + message)
+    assert [r for r in raised.value.resources if r.custom] == []
+
+
+def test_a_cluster_without_the_csi_add_on_serves_workloads_that_read_through_the_sdk() -> None:
+    sdk_only = THREE_WORKLOADS | {"workloads": [w | {"delivery": "sdk"} for w in THREE_WORKLOADS["workloads"]]}
+    ev = evaluate(ALL_EXISTING | sdk_only, prior=cluster_exists(addonProfiles={}))
+    assert ev.of_type(t.SECRET_PROVIDER_CLASS) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"existingCluster": {"resourceGroup": PLATFORM_GROUP, "name": "aks-other"}},
+            f"config 'existingCluster': cluster aks-other in resource group {PLATFORM_GROUP} cannot be read",
+        ),
+        (
+            EXISTING_CLUSTER | {"nodeCount": 3},
+            "config 'nodeCount': applies only to a cluster this stack creates, not to existingCluster."
+            " Fix: pulumi config rm nodeCount",
+        ),
+        (EXISTING_CLUSTER | {"disableLocalAccounts": False}, "config 'disableLocalAccounts': applies only to a"),
+        (EXISTING_CLUSTER | {"csiRotationPollInterval": "5m"}, "config 'csiRotationPollInterval': applies only to a"),
+        (
+            EXISTING_CLUSTER | {"grantKubeletAcrPull": False},
+            "config 'grantKubeletAcrPull': is false, but the stack creates the cluster or the registry",
+        ),
+    ],
+    ids=["no such cluster", "node count", "local accounts", "poll interval", "acrpull without existing registry"],
+)
+def test_bad_existing_cluster_settings_are_refused_in_one_line_before_any_resource(
+    config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate(config, prior=cluster_exists())
+    assert_printed_as_one_line(raised.value.cause)
+    assert str(raised.value.cause).startswith(message)
+    assert [r for r in raised.value.resources if r.custom] == []
