@@ -19,7 +19,7 @@ from workload_id.image import AppImage
 from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
 from workload_id.registry import ContainerRegistry, read_existing_registry
-from workload_id.secret_store import SecretStore, read_existing_vault, secrets_to_adopt
+from workload_id.secret_store import SecretStore, read_existing_vault, read_referenced_secrets, secrets_to_adopt
 from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload, instance_labels
 from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_summary
 
@@ -37,6 +37,12 @@ existing_cluster = (
 )
 existing_vault = read_existing_vault(config.existing_key_vault) if config.existing_key_vault else None
 existing_registry = read_existing_registry(config.existing_registry) if config.existing_registry else None
+# The secrets the team's vault already holds (`existing: true`; config allows them only with existingKeyVault).
+referenced_secrets = (
+    read_referenced_secrets(config.existing_key_vault, [s.name for s in config.secrets if s.existing])
+    if config.existing_key_vault
+    else {}
+)
 adopt.register(adopt.requested(stack))
 binding_aliases.register(
     {
@@ -64,9 +70,11 @@ kept_shorthand_identity = {
 }
 
 tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
+# The secrets the stack writes (the others it only grants reading).
+written_secrets = [secret.name for secret in config.secrets if not secret.existing]
 # What the existing vault already holds of this stack's (a destroy keeps the secrets): adopted, not created.
 kept_in_existing_vault = (
-    secrets_to_adopt(config.existing_key_vault, secret_names, tags) if config.existing_key_vault else {}
+    secrets_to_adopt(config.existing_key_vault, written_secrets, tags) if config.existing_key_vault else {}
 )
 resource_group_name = naming.resource_group_name(config.name_prefix, stack)
 group = resources.ResourceGroup(
@@ -115,11 +123,12 @@ store = SecretStore(
     allowed_ips=cluster.egress_ips() if config.key_vault_network_default_action == "Deny" else [],
     adopt=kept_in_existing_vault
     | secret_history.adoptions(
-        secret_names,
+        written_secrets,
         client.subscription_id,
         config.existing_key_vault.resource_group if config.existing_key_vault else resource_group_name,
     ),
     existing_vault=existing_vault,
+    referenced=referenced_secrets,
 )
 # Every distinct namespace a managed namespace, with the deployer's role on it; the first one takes over
 # the namespace of a stack that had one workload.
@@ -207,7 +216,7 @@ def declare_workload(spec: WorkloadSpec, takes_over: bool) -> Workload:
         job_prerequisites=[
             *binding.grants.values(),
             *([cluster.kubelet_acr_pull] if cluster.kubelet_acr_pull else []),
-            *(store.secrets[secret].secret for secret in spec.secrets),
+            *(secret for secret in (store.secrets[name].secret for name in spec.secrets) if secret is not None),
             image.build,
         ],
         provider=namespace.provider,

@@ -504,6 +504,13 @@ def _workloads(read: _Reader) -> dict[str, Any]:
             workloads = (_single_workload(read, secrets),)
     except SettingError as err:
         raise _fail(err.key, err.problem, err.fix) from None
+    referenced = next((i for i, s in enumerate(secrets) if s.existing), None)
+    if referenced is not None and read.object("existingKeyVault") == {}:
+        raise _fail(
+            f"secrets[{referenced}].existing",
+            "applies only with existingKeyVault (a vault this stack creates holds only the secrets it writes)",
+            "set existingKeyVault to the vault that holds the secret, or remove existing",
+        )
     csi_rotation_poll_interval = _poll_interval(read.text("csiRotationPollInterval"))
     image_builder = cast(ImageBuilder, read.choice("imageBuilder", IMAGE_BUILDERS))
 

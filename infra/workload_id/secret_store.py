@@ -46,13 +46,15 @@ class SecretStore(pulumi.ComponentResource):
         allowed_ips: pulumi.Input[Sequence[str]] = (),
         adopt: Mapping[str, str] | None = None,
         existing_vault: keyvault.GetVaultResult | None = None,
+        referenced: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """allowed_ips: addresses let through the firewall besides the configured ranges
         (the cluster's egress IPs when the default action is Deny). adopt: secret name -> the ARM id of
         the secret the vault kept from an earlier `up` (workload_id/history.py), imported, not created.
         existing_vault: config.existing_key_vault as read_existing_vault found it; the secrets go into that
-        vault, which the stack only reads."""
+        vault, which the stack only reads. referenced: name -> id of each `existing` secret, as
+        read_referenced_secrets found it in that vault: only read, never written."""
         super().__init__("workloadid:azure:SecretStore", name, None, opts)
         existing = config.existing_key_vault
         if existing is None:
@@ -74,8 +76,10 @@ class SecretStore(pulumi.ComponentResource):
             vault_group = existing.resource_group
             self.vault_uri = pulumi.Output.from_input(found.properties.vault_uri or "")
         # The first secret takes over the resources of the single secret the stack had before `secrets`.
-        self.secrets = {
-            spec.name: StoredSecret(
+        self.secrets: dict[str, StoredSecret | ReferencedSecret] = {
+            spec.name: ReferencedSecret(f"{name}-{spec.name}", spec, (referenced or {})[spec.name], parent=self)
+            if spec.existing
+            else StoredSecret(
                 f"{name}-{spec.name}",
                 spec,
                 placement=placement,
@@ -252,6 +256,40 @@ class StoredSecret:
         if self.rotation is not None:
             triggers["rotation"] = self.rotation.id
         return time.Static(f"{name}-set-at", triggers=triggers, opts=self._opts("set-at")).rfc3339
+
+
+class ReferencedSecret:
+    """A secret the existing vault already holds (`existing: true`): the stack grants reading it and proves the
+    read, but never writes it, so it knows neither its value nor its fingerprint."""
+
+    def __init__(self, name: str, spec: SecretSpec, secret_id: str, *, parent: pulumi.Resource) -> None:
+        self.secret: keyvault.Secret | None = None
+        self.id = pulumi.Output.from_input(secret_id)
+        self.name = pulumi.Output.from_input(spec.name)
+        self.value_fingerprint: pulumi.Output[str] | None = None
+        # Salted all the same: the app logs a fingerprint of what it read.
+        salt = random.RandomString(
+            f"{name}-salt", length=SALT_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=parent)
+        )
+        self.fingerprint_salt = salt.result
+
+
+def read_referenced_secrets(existing: ExistingResource, names: Sequence[str]) -> dict[str, str]:
+    """name -> id of each `existing: true` secret, read once before anything is declared; refused in one line
+    if the vault does not hold it."""
+    found: dict[str, str] = {}
+    for name in names:
+        try:
+            secret = keyvault.get_secret(
+                resource_group_name=existing.resource_group, vault_name=existing.name, secret_name=name
+            )
+        except Exception as err:
+            raise ConfigError(
+                f"config 'secrets': '{name}' is existing, but vault {existing.name} holds no such secret"
+                f" ({str(err).splitlines()[0]}). Fix: check the name, or remove existing to have the stack write it"
+            ) from None
+        found[name] = secret.id
+    return found
 
 
 def expiry_epoch(set_at_rfc3339: str, days: int) -> int:

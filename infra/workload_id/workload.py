@@ -34,8 +34,13 @@ class SecretRead:
     """One secret a workload's Jobs read, and what they expect of it."""
 
     name: pulumi.Input[str]
-    fingerprint: pulumi.Input[str]
-    salt: pulumi.Input[str]  # the fingerprint's
+    fingerprint: pulumi.Input[str] | None  # None: a secret the stack did not write, whose value it cannot know
+    salt: pulumi.Input[str]  # the fingerprint's (the log's fingerprint is salted either way)
+
+    def expectation(self) -> dict[str, pulumi.Input[str]]:
+        """The Job's env that lets the app recognise the value: the fingerprint it must find, and the salt."""
+        expected = {"EXPECTED_SECRET_FINGERPRINT": self.fingerprint} if self.fingerprint is not None else {}
+        return {**expected, "FINGERPRINT_SALT": self.salt}
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class DeniedRead:
 
     name: pulumi.Input[str]
     owners: tuple[str, ...]
-    exists: pulumi.Resource  # the secret: the check reads an existing one
+    exists: pulumi.Resource | None  # the secret, when the stack writes it: the check reads an existing one
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,12 @@ class Workload(pulumi.ComponentResource):
         if denied is not None:
             control = next(iter(reads.values()))
             self.isolation_job = self._isolation_job(
-                control, denied, namespace, service_account_name, in_cluster, [*sdk_after, denied.exists]
+                control,
+                denied,
+                namespace,
+                service_account_name,
+                in_cluster,
+                [*sdk_after, *([denied.exists] if denied.exists else [])],
             )
         self.file_network_policy: k8s.networking.v1.NetworkPolicy | None = None
         if csi is not None:
@@ -166,8 +176,7 @@ class Workload(pulumi.ComponentResource):
             env={
                 "VAULT_URL": self._jobs.vault_uri,
                 "SECRET_NAME": read.name,
-                "EXPECTED_SECRET_FINGERPRINT": read.fingerprint,
-                "FINGERPRINT_SALT": read.salt,
+                **read.expectation(),
                 **extra_env,
                 "RETRY_BUDGET_SECONDS": str(self._jobs.retry_budget_seconds),
             },
@@ -212,8 +221,7 @@ class Workload(pulumi.ComponentResource):
             pod_labels={},
             env={
                 "SECRET_FILE": pulumi.Output.concat(MOUNT_PATH, "/", read.name),
-                "EXPECTED_SECRET_FINGERPRINT": read.fingerprint,
-                "FINGERPRINT_SALT": read.salt,
+                **read.expectation(),
             },
             volumes=[csi.volume()],
             mounts=[csi.mount()],

@@ -54,7 +54,8 @@ class SettingError(Exception):
 
 @dataclass(frozen=True)
 class SecretSpec:
-    """One secret of the vault: its value is a secret config entry's (`value_key`) or generated."""
+    """One secret of the vault: its value is a secret config entry's (`value_key`) or generated; with
+    `existing`, the (existing) vault already holds it and the stack only grants reading it."""
 
     name: str
     content_type: str | None
@@ -62,6 +63,7 @@ class SecretSpec:
     rotation_days: int | None
     value: pulumi.Output[str] | None
     value_key: str | None
+    existing: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,13 +155,26 @@ def _entries(key: str, value: object, fields: tuple[str, ...]) -> list[dict[str,
 
 
 def secrets_from_list(value: object, read_secret: Callable[[str], pulumi.Output[str] | None]) -> list[SecretSpec]:
-    fields = ("name", "contentType", "expiryDays", "rotationDays", "valueFrom")
+    fields = ("name", "contentType", "expiryDays", "rotationDays", "valueFrom", "existing")
     specs: list[SecretSpec] = []
     for i, entry in enumerate(_entries("secrets", value, fields)):
         at = f"secrets[{i}]"
         name = secret_name(f"{at}.name", entry.get("name"))
         if name in (s.name for s in specs):
             raise SettingError(f"{at}.name", f"'{name}' is listed twice", "give each secret its own name")
+        existing = entry.get("existing", False)
+        if not isinstance(existing, bool):
+            raise SettingError(f"{at}.existing", f"{existing!r} is not true or false", "use true or false")
+        if existing:
+            written = sorted(set(entry) - {"name", "existing"})
+            if written:
+                raise SettingError(
+                    f"{at}.{written[0]}",
+                    "describes a value the stack writes, and the stack does not write an existing secret",
+                    f"remove {written[0]} from secrets[{i}], or existing to have the stack write the secret",
+                )
+            specs.append(SecretSpec(name, None, None, None, None, None, existing=True))
+            continue
         value_key = entry.get("valueFrom")
         configured = None
         if value_key is not None:

@@ -84,8 +84,20 @@ def _vault(ev: Evaluation) -> Mapping:
     owned = ev.of_type(t.VAULT)
     if owned:
         return ev.one(t.VAULT).outputs
-    (vault_id,) = {s.id.split("/secrets/")[0] for s in ev.of_type(t.SECRET)}
-    return ev.world.get(vault_id)
+    return ev.world.get(_vault_id(ev))
+
+
+def _vault_id(ev: Evaluation) -> str:
+    if ev.of_type(t.VAULT):
+        return ev.one(t.VAULT).id
+    # Each secret the stack writes or grants is in the vault (Key Vault Secrets User is granted per secret).
+    grants = [
+        a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.KEY_VAULT_SECRETS_USER)
+    ]
+    (vault_id,) = {s.id.split("/secrets/")[0] for s in ev.of_type(t.SECRET)} | {
+        g.inputs["scope"].split("/secrets/")[0] for g in grants
+    }
+    return vault_id
 
 
 def _cluster(ev: Evaluation) -> Mapping:
@@ -106,8 +118,19 @@ def _registry(ev: Evaluation) -> Mapping:
     return registry
 
 
-def _secrets_by_name(ev: Evaluation) -> dict[str, Registered]:
-    return {s.inputs["secretName"]: s for s in ev.of_type(t.SECRET)}
+@dataclass(frozen=True)
+class VaultSecret:
+    id: str
+    declared: Registered | None  # None: a secret the vault already held, which the stack only reads (existing)
+
+
+def _secrets_by_name(ev: Evaluation) -> dict[str, VaultSecret]:
+    """Every secret of the vault: those the stack writes, and those it only reads (`existing: true`)."""
+    prefix = _vault_id(ev).lower() + "/secrets/"
+    held = {
+        rid.rsplit("/", 1)[-1]: VaultSecret(rid, None) for rid in ev.world.objects if rid.lower().startswith(prefix)
+    }
+    return held | {s.inputs["secretName"]: VaultSecret(s.id, s) for s in ev.of_type(t.SECRET)}
 
 
 def _read_secret(job: Registered) -> str:
@@ -208,7 +231,11 @@ def check_job_inputs(ev: Evaluation, values: Mapping[str, str]) -> None:
         for job in w.sdk_jobs:
             env = _env(job)
             assert env["VAULT_URL"] == vault["properties"]["vaultUri"], "the Job reads another vault"
-            assert env["SECRET_NAME"] in secrets, "the Job reads a secret the stack does not hold"
+            assert env["SECRET_NAME"] in secrets, "the Job reads a secret the vault does not hold"
+            if secrets[env["SECRET_NAME"]].declared is None:
+                # The stack never saw the value of a secret it did not write: nothing to expect.
+                assert "EXPECTED_SECRET_FINGERPRINT" not in env, "the Job expects a value the stack cannot know"
+                continue
             expected = salted_fingerprint(job, values[env["SECRET_NAME"]])
             assert env["EXPECTED_SECRET_FINGERPRINT"] == expected, "the Job would not recognise the stored value"
             assert is_secret(job.raw_inputs["spec"]), "the fingerprint must travel as a secret"
@@ -229,12 +256,14 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
     for w in workloads(ev):
         for job in w.jobs:
             read = _read_secret(job)
-            assert read in secrets, f"{job.name} reads {read}, which the stack does not hold"
+            assert read in secrets, f"{job.name} reads {read}, which the vault does not hold"
+            written = secrets[read].declared
             needed = {
                 "federated credential": w.credential,
-                "secret": secrets[read],
                 "image build": build,
             } | {f"grant {grant.name}": grant for grant in w.grants + acr_pulls}
+            if written is not None:
+                needed["secret"] = written
             for what, resource in needed.items():
                 assert resource.urn in job.dependencies, f"{job.name} does not wait for the {what}"
         spc = w.secret_provider_class
