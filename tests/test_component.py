@@ -9,14 +9,17 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import pulumi
 import pytest
 import yaml
+from workload_binding.verification import Verification, verification_jobs
 
 from tests.gates import component_schema
 from tests.stack import constants as t
 from tests.stack.harness import Evaluation, evaluate
+from tests.stack.test_existing_resources import nothing_deployed
 from tests.test_locks import pins
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +30,17 @@ TOKEN = "workloadid:index:WorkloadBinding"
 ISSUER = "https://japaneast.oic.prod-aks.azure.com/00000000-aaaa-bbbb-cccc-000000000000/11111111-2222/"
 SUBSCRIPTION = "/subscriptions/00000000-1111-2222-3333-444444444444"
 VAULT_ID = f"{SUBSCRIPTION}/resourceGroups/rg-apps/providers/Microsoft.KeyVault/vaults/kv-apps"
+VAULT_URI = "https://kv-apps.vault.azure.net/"
+IMAGE = "acrapps.azurecr.io/keyvault-reader-demo@sha256:" + "ab" * 32
+VAULT_HELD = nothing_deployed(
+    {
+        VAULT_ID: {
+            "id": VAULT_ID,
+            "name": "kv-apps",
+            "properties": {"vaultUri": VAULT_URI, "enableRbacAuthorization": True},
+        }
+    }
+)
 
 
 def test_the_committed_schema_is_what_the_analyzer_infers() -> None:
@@ -76,6 +90,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def consumer(installed: Path) -> Evaluation:
+    return run_consumer(installed, {})
+
+
+@pytest.fixture(scope="module")
+def verifying_consumer(installed: Path) -> Evaluation:
+    """With the optional class and verification Jobs, in a world that holds the consumer's vault."""
+    return run_consumer(installed, {"secretProviderClass": True, "verificationImage": IMAGE}, prior=VAULT_HELD)
+
+
+def run_consumer(installed: Path, config: dict[str, Any], **options: Any) -> Evaluation:
     """The outside program's `up`, importing the installed copy (the repository's own modules set aside for it,
     then put back: the program under test imports them)."""
     own = {name: module for name, module in sys.modules.items() if name.startswith("workload_binding")}
@@ -89,9 +113,11 @@ def consumer(installed: Path) -> Evaluation:
                 "location": "westeurope",
                 "oidcIssuerUrl": ISSUER,
                 "keyVaultId": VAULT_ID,
+                **config,
             },
             secrets={"kubeconfig": "apiVersion: v1\nkind: Config\n"},
             program_dir=CONSUMERS / "python",
+            **options,
         )
         assert (sys.modules["workload_binding"].__file__ or "").startswith(str(installed)), "the installed copy"
         return ev
@@ -131,6 +157,53 @@ def test_an_outside_python_program_binds_its_workload(consumer: Evaluation) -> N
     assert consumer.exports["subject"] == "system:serviceaccount:orders:orders-api"
     assert consumer.exports["clientId"] == identity.outputs["clientId"]
     assert sorted(consumer.exports["roleAssignmentIds"]) == sorted(r.id for r in grants.values())
+    assert consumer.of_type(t.JOB) == [], "no verification without an image"
+    assert consumer.of_type(t.SECRET_PROVIDER_CLASS) == []
+
+
+def test_the_optional_class_mounts_exactly_the_secrets_as_the_identity(verifying_consumer: Evaluation) -> None:
+    identity = verifying_consumer.one(t.IDENTITY)
+    spc = verifying_consumer.one(t.SECRET_PROVIDER_CLASS)
+    assert (spc.inputs["metadata"]["namespace"], spc.inputs["metadata"]["name"]) == ("orders", "orders-api-keyvault")
+    params = spc.inputs["spec"]["parameters"]
+    assert (params["clientID"], params["tenantID"]) == (identity.outputs["clientId"], identity.outputs["tenantId"])
+    assert (params["keyvaultName"], params["usePodIdentity"]) == ("kv-apps", "false")
+    objects = [yaml.safe_load(doc)["objectName"] for doc in yaml.safe_load(params["objects"])["array"]]
+    assert objects == ["orders-db-password", "orders-api-key"]
+    assert spc.provider.startswith(verifying_consumer.one(t.K8S_PROVIDER).urn)
+
+
+def test_the_verification_jobs_read_each_secret_as_the_workload_after_its_chain(
+    verifying_consumer: Evaluation,
+) -> None:
+    ev = verifying_consumer
+    identity, spc = ev.one(t.IDENTITY), ev.one(t.SECRET_PROVIDER_CLASS)
+    chain = {ev.one(t.FEDERATED_CREDENTIAL).urn, ev.one(t.SERVICE_ACCOUNT).urn} | {
+        g.urn for g in ev.of_type(t.ROLE_ASSIGNMENT)
+    }
+    read: dict[str, set[str]] = {}
+    for job in ev.of_type(t.JOB):
+        pod = job.inputs["spec"]["template"]
+        (container,) = pod["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert pod["spec"]["serviceAccountName"] == "orders-api"
+        assert container["image"] == IMAGE
+        assert env["FINGERPRINT_SALT"] == identity.outputs["principalId"].replace("-", "")
+        assert "EXPECTED_SECRET_FINGERPRINT" not in env, "the consumer's values are its own"
+        assert chain <= set(job.dependencies), f"{job.name} may start before its federation and grants"
+        if "SECRET_FILE" in env:
+            (volume,) = [v for v in pod["spec"]["volumes"] if "csi" in v]
+            assert volume["csi"]["volumeAttributes"]["secretProviderClass"] == "orders-api-keyvault"
+            assert spc.urn in job.dependencies
+            read.setdefault("file", set()).add(env["SECRET_FILE"].rsplit("/", 1)[-1])
+        else:
+            assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+            assert env["VAULT_URL"] == VAULT_URI
+            read.setdefault("sdk", set()).add(env["SECRET_NAME"])
+    assert read == {"sdk": {"orders-db-password", "orders-api-key"}, "file": {"orders-db-password", "orders-api-key"}}
+    policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in ev.of_type(t.NETWORK_POLICY)}
+    assert set(policies) == {"orders-api-verify-egress", "orders-api-verify-file-isolation"}
+    assert "egress" not in policies["orders-api-verify-file-isolation"], "the file pods need no network"
 
 
 def _matches(value: Any, spec: dict[str, Any]) -> bool:
@@ -167,3 +240,17 @@ def test_the_python_consumer_depends_on_the_package_by_a_path_pip_resolves_from_
     """`pulumi install` runs pip in the project directory; a relative path in requirements.txt is read from there."""
     lines = [line for line in (CONSUMERS / "python" / "requirements.txt").read_text().splitlines() if line[:1] != "#"]
     assert [(CONSUMERS / "python" / line).resolve() for line in lines] == [PACKAGE_DIR]
+
+
+def test_a_retry_budget_out_of_range_is_refused_before_any_job() -> None:
+    verification = Verification(image=IMAGE, vault_uri=VAULT_URI, retry_budget_seconds=10, salt="s" * 32, after=())
+    with pytest.raises(ValueError, match="verificationRetryBudgetSeconds is 10, not 30-1800"):
+        verification_jobs(
+            "orders",
+            namespace="orders",
+            service_account="orders-api",
+            secrets=["orders-db-password"],
+            verification=verification,
+            secret_provider_class=None,
+            parent=cast(pulumi.Resource, None),
+        )

@@ -112,7 +112,7 @@ def program_imports(program_dir: Path) -> list[str]:
                 modules.add(node.module)
     # The component package beside the program: the program puts it on its path (workload_id/__init__.py).
     beside = {path.name for path in (program_dir.parent / "component").iterdir() if (path / "__init__.py").is_file()}
-    return sorted(modules - {"__future__"} - beside)
+    return sorted(m for m in modules - {"__future__"} if m.split(".")[0] not in beside)
 
 
 IMPORT_ALL = textwrap.dedent(

@@ -11,7 +11,10 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import authorization, managedidentity
+from pulumi_azure_native import authorization, keyvault, managedidentity
+
+from . import csi
+from .verification import DEFAULT_RETRY_BUDGET_SECONDS, Verification, verification_jobs
 
 PACKAGE, VERSION = "workloadid", "0.1.0"  # the package's name and version (pyproject.toml)
 TYPE_TOKEN = f"{PACKAGE}:index:WorkloadBinding"
@@ -44,6 +47,12 @@ class WorkloadBindingArgs(TypedDict):
     """Tags of the identity."""
     service_account_labels: NotRequired[dict[str, str]]
     """Labels of the ServiceAccount."""
+    secret_provider_class: NotRequired[bool]
+    """Also create SecretProviderClass <serviceAccountName>-keyvault: these secrets as files (the CSI add-on's)."""
+    verification_image: NotRequired[pulumi.Input[str]]
+    """This repository's app image (app/): a Job per secret reads it as the ServiceAccount; a failed read fails up."""
+    verification_retry_budget_seconds: NotRequired[int]
+    """How long each verification Job retries while the grants propagate, 30-1800 s (default 600)."""
 
 
 class WorkloadBinding(pulumi.ComponentResource):
@@ -63,6 +72,10 @@ class WorkloadBinding(pulumi.ComponentResource):
     """Name of the ServiceAccount pods run as."""
     role_assignment_ids: pulumi.Output[list[str]]
     """ARM ids of the Key Vault Secrets User assignments, one per secret."""
+    secret_provider_class_name: pulumi.Output[str] | None
+    """Name of the SecretProviderClass pods mount (with secretProviderClass)."""
+    verification_job_names: pulumi.Output[list[str]] | None
+    """Names of the Jobs that proved the reads (with verificationImage)."""
 
     def __init__(self, name: str, args: WorkloadBindingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, {}, opts)
@@ -131,6 +144,24 @@ class WorkloadBinding(pulumi.ComponentResource):
             opts=child,
         )
         self.identity = identity
+        self.secret_provider_class = (
+            k8s.apiextensions.CustomResource(
+                f"{name}-secret-provider-class",
+                api_version=csi.API_VERSION,
+                kind="SecretProviderClass",
+                metadata={"name": csi.class_name(account), "namespace": namespace},
+                spec=csi.class_spec(
+                    client_id=live.client_id,
+                    tenant_id=live.tenant_id,
+                    vault_name=pulumi.Output.from_input(args["key_vault_id"]).apply(lambda i: i.split("/")[8]),
+                    secret_names=args["secret_names"],
+                ),
+                opts=child,
+            )
+            if args.get("secret_provider_class")
+            else None
+        )
+        self.verification_jobs = self._verify(name, args, live, account) if args.get("verification_image") else []
 
         self.client_id = live.client_id
         self.principal_id = live.principal_id
@@ -138,8 +169,18 @@ class WorkloadBinding(pulumi.ComponentResource):
         self.subject = self.federated_credential.subject
         self.service_account_name = self.service_account.metadata.apply(lambda m: m.name or account)
         self.role_assignment_ids = pulumi.Output.all(*[grant.id for grant in self.grants.values()])
+        self.secret_provider_class_name = (
+            pulumi.Output.from_input(csi.class_name(account)) if self.secret_provider_class else None
+        )
+        self.verification_job_names = (
+            pulumi.Output.all(*[job.metadata.apply(lambda m: m.name or "") for job in self.verification_jobs])
+            if self.verification_jobs
+            else None
+        )
         self.register_outputs(
             {
+                "secretProviderClassName": self.secret_provider_class_name,
+                "verificationJobNames": self.verification_job_names,
                 "clientId": self.client_id,
                 "principalId": self.principal_id,
                 "identityId": self.identity_id,
@@ -147,4 +188,33 @@ class WorkloadBinding(pulumi.ComponentResource):
                 "serviceAccountName": self.service_account_name,
                 "roleAssignmentIds": self.role_assignment_ids,
             }
+        )
+
+    def _verify(
+        self,
+        name: str,
+        args: WorkloadBindingArgs,
+        live: pulumi.Output[managedidentity.GetUserAssignedIdentityResult],
+        account: str,
+    ) -> list[k8s.batch.v1.Job]:
+        vault_id = pulumi.Output.from_input(args["key_vault_id"])
+        vault = keyvault.get_vault_output(
+            resource_group_name=vault_id.apply(lambda i: i.split("/")[4]),
+            vault_name=vault_id.apply(lambda i: i.split("/")[8]),
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return verification_jobs(
+            name,
+            namespace=args["namespace"],
+            service_account=account,
+            secrets=args["secret_names"],
+            verification=Verification(
+                image=args["verification_image"],
+                vault_uri=vault.properties.apply(lambda p: p.vault_uri or ""),
+                retry_budget_seconds=args.get("verification_retry_budget_seconds", DEFAULT_RETRY_BUDGET_SECONDS),
+                salt=live.principal_id.apply(lambda p: p.replace("-", "")),
+                after=[self.federated_credential, *self.grants.values(), self.service_account],
+            ),
+            secret_provider_class=self.secret_provider_class,
+            parent=self,
         )

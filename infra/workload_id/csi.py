@@ -1,43 +1,19 @@
-"""The secret as a file: a SecretProviderClass for the AKS Secrets Store CSI driver add-on, in workload
-identity mode, and the pod volume that mounts it.
-
-The driver's Azure provider signs in as the pod: the kubelet hands it a token for the pod's ServiceAccount
-with the audience api://AzureADTokenExchange, which it exchanges for the identity named by `clientID`. So
-the same federated credential and role serve both delivery modes, and the pod needs no webhook label.
-(secrets-store-csi-driver-provider-azure: pkg/provider/provider.go, pkg/auth/auth.go; the Azure docs'
-workload-identity-mode page.)
-"""
+"""The secret as a file, for the program's workloads: the SecretProviderClass (built as the binding package
+builds one: component/workload_binding/csi.py), created only once the API server serves its kind."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
+from workload_binding.csi import API_VERSION, RESOURCE, class_name, class_spec, mount, volume
 
 from .paths import step
 
-API_GROUP = "secrets-store.csi.x-k8s.io"
-API_VERSION = f"{API_GROUP}/v1"
-RESOURCE = "secretproviderclasses"
-CSI_DRIVER = "secrets-store.csi.k8s.io"
 # What a stack with one workload named its class component.
 LEGACY_NAME = "secret-provider-class"
-MOUNT_PATH = "/mnt/secrets-store"
-VOLUME_NAME = "secrets-store"
 # How long the add-on may take to serve its kind after ARM reports it enabled.
 KIND_WAIT_SECONDS = 600
-
-
-def objects_parameter(secret_names: list[str]) -> str:
-    """The provider's `objects` parameter: a YAML document whose `array` holds one YAML document per
-    object (pkg/provider/types StringArray, KeyVaultObject). objectVersion empty: the latest version."""
-    return "array:\n" + "".join(
-        f'  - |\n    objectName: {name}\n    objectType: secret\n    objectVersion: ""\n' for name in secret_names
-    )
-
-
-def class_name(workload: str) -> str:
-    return f"{workload}-keyvault"
 
 
 class SecretProviderClass(pulumi.ComponentResource):
@@ -101,33 +77,14 @@ class SecretProviderClass(pulumi.ComponentResource):
             api_version=API_VERSION,
             kind="SecretProviderClass",
             metadata={"name": self.class_name, "namespace": namespace},
-            spec={
-                "provider": "azure",
-                "parameters": {
-                    # Workload identity: the pod's own federated token, exchanged for this client id.
-                    "usePodIdentity": "false",
-                    "clientID": client_id,
-                    "keyvaultName": vault_name,
-                    # tenantID: the provider's spelling since v1.2 ("tenantId is deprecated").
-                    "tenantID": tenant_id,
-                    "objects": pulumi.Output.from_input(secret_names).apply(objects_parameter),
-                },
-            },
+            spec=class_spec(client_id=client_id, tenant_id=tenant_id, vault_name=vault_name, secret_names=secret_names),
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.kind_ready]),
         )
         self.register_outputs({"name": self.class_name})
 
     def volume(self) -> k8s.core.v1.VolumeArgsDict:
-        """The pod volume: read-only, as the driver requires ("Readonly is not true in request")."""
-        return {
-            "name": VOLUME_NAME,
-            "csi": {
-                "driver": CSI_DRIVER,
-                "read_only": True,
-                "volume_attributes": {"secretProviderClass": self.class_name},
-            },
-        }
+        return volume(self.class_name)
 
     @staticmethod
     def mount() -> k8s.core.v1.VolumeMountArgsDict:
-        return {"name": VOLUME_NAME, "mount_path": MOUNT_PATH, "read_only": True}
+        return mount()

@@ -4,16 +4,16 @@ proves the read."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 from workload_binding import WorkloadBinding
+from workload_binding.csi import MOUNT_PATH
+from workload_binding.jobs import JobTimeouts, PodSpec, deny_all_policy, job_name, reader_job, sdk_egress_policy
 
-from .csi import MOUNT_PATH, SecretProviderClass
-from .jobs import JobTimeouts, PodSpec, reader_job
+from .csi import SecretProviderClass
 
 WORKLOAD_IDENTITY_USE_LABEL = "azure.workload.identity/use"
 PART_OF = "workload-identity-demo"
@@ -112,7 +112,7 @@ class Workload(pulumi.ComponentResource):
         self.file_jobs: dict[str, k8s.batch.v1.Job] = {}
         if sdk or denied is not None:
             # The SDK Jobs' and the isolation Job's way out: DNS and HTTPS.
-            self.network_policy = _sdk_egress(f"{name}-egress", name, namespace, self._sdk_labels, in_cluster)
+            self.network_policy = sdk_egress_policy(f"{name}-egress", name, namespace, self._sdk_labels, in_cluster)
         sdk_after = [*chain, *([self.network_policy] if self.network_policy else [])]
         if sdk:
             for secret, read in reads.items():
@@ -131,7 +131,7 @@ class Workload(pulumi.ComponentResource):
         self.file_network_policy: k8s.networking.v1.NetworkPolicy | None = None
         if csi is not None:
             # The kubelet's driver reads the vault, not the pod: it needs no network at all.
-            self.file_network_policy = _deny_all(
+            self.file_network_policy = deny_all_policy(
                 f"{name}-file-isolation", name, namespace, self._file_labels, in_cluster
             )
             after = [*chain, self.file_network_policy, csi.secret_provider_class]
@@ -249,58 +249,3 @@ class Workload(pulumi.ComponentResource):
             timeouts=JobTimeouts.for_retry_budget(self._jobs.retry_budget_seconds),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after)),
         )
-
-
-def job_name(workload: str, secret: str, *, file: bool = False) -> str:
-    """The Job's Kubernetes name, unique in its namespace: <workload>-read[-file]-<secret>, the secret's part
-    cut (with a digest of it) to keep within 63 characters."""
-    prefix = f"{workload}-read-file-" if file else f"{workload}-read-"
-    room = 63 - len(prefix)
-    tail = secret.lower()
-    if len(tail) > room:
-        digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
-        tail = f"{tail[: room - 9].rstrip('-')}-{digest}"
-    return prefix + tail
-
-
-def _deny_all(
-    name: str, workload: str, namespace: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions
-) -> k8s.networking.v1.NetworkPolicy:
-    """The file Jobs' pods: no traffic either way, stated here besides the namespace's default."""
-    return k8s.networking.v1.NetworkPolicy(
-        name,
-        metadata={"name": f"{workload}-file-isolation", "namespace": namespace, "labels": dict(labels)},
-        # Both types listed with no rules: nothing in, nothing out.
-        spec={"pod_selector": {"match_labels": dict(labels)}, "policy_types": ["Ingress", "Egress"]},
-        opts=opts,
-    )
-
-
-def _sdk_egress(
-    name: str, workload: str, namespace: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions
-) -> k8s.networking.v1.NetworkPolicy:
-    """The SDK Jobs' way out of the namespace's default deny: DNS, and HTTPS to Entra ID and Key Vault."""
-    return k8s.networking.v1.NetworkPolicy(
-        name,
-        metadata={"name": f"{workload}-egress", "namespace": namespace, "labels": dict(labels)},
-        spec={
-            "pod_selector": {"match_labels": dict(labels)},
-            # Ingress is listed with no rules: nothing may connect in. (An explicit empty list
-            # would not come back from the API server, and every refresh would show a change.)
-            "policy_types": ["Ingress", "Egress"],
-            "egress": [
-                {
-                    "to": [
-                        {
-                            "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
-                            "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
-                        }
-                    ],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                },
-                # Entra ID and Key Vault are public HTTPS endpoints with changing addresses.
-                {"ports": [{"protocol": "TCP", "port": 443}]},
-            ],
-        },
-        opts=opts,
-    )

@@ -17,6 +17,9 @@ binding = WorkloadBinding(
         "service_account_name": "orders-api",
         "key_vault_id": config.require("keyVaultId"),
         "secret_names": ["orders-db-password", "orders-api-key"],
+        # Optional: the secrets as files, and a Job per secret that proves the read (this repository's app/ image).
+        "secret_provider_class": config.get_bool("secretProviderClass") or False,
+        **({"verification_image": image} if (image := config.get("verificationImage")) else {}),
     },
     opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
 )

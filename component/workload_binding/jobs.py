@@ -1,7 +1,10 @@
-"""The demo's Jobs: one hardened pod that runs the app once and proves what it read, in either delivery mode."""
+"""Jobs that prove a workload's reads: one hardened pod that runs the app (app/ of this repository) once, in
+either delivery mode, and the NetworkPolicies its pods need. Shared by the binding's verification and the
+program's Workload."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -123,3 +126,58 @@ def _pod_spec(service_account_name: str, image: pulumi.Input[str], pod: PodSpec)
         ],
         "volumes": [{"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}, *pod.volumes],
     }
+
+
+def job_name(workload: str, secret: str, *, file: bool = False) -> str:
+    """The Job's Kubernetes name, unique in its namespace: <workload>-read[-file]-<secret>, the secret's part
+    cut (with a digest of it) to keep within 63 characters."""
+    prefix = f"{workload}-read-file-" if file else f"{workload}-read-"
+    room = 63 - len(prefix)
+    tail = secret.lower()
+    if len(tail) > room:
+        digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
+        tail = f"{tail[: room - 9].rstrip('-')}-{digest}"
+    return prefix + tail
+
+
+def deny_all_policy(
+    name: str, workload: str, namespace: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """The file Jobs' pods: no traffic either way, stated here besides the namespace's default."""
+    return k8s.networking.v1.NetworkPolicy(
+        name,
+        metadata={"name": f"{workload}-file-isolation", "namespace": namespace, "labels": dict(labels)},
+        # Both types listed with no rules: nothing in, nothing out.
+        spec={"pod_selector": {"match_labels": dict(labels)}, "policy_types": ["Ingress", "Egress"]},
+        opts=opts,
+    )
+
+
+def sdk_egress_policy(
+    name: str, workload: str, namespace: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """The SDK Jobs' way out of the namespace's default deny: DNS, and HTTPS to Entra ID and Key Vault."""
+    return k8s.networking.v1.NetworkPolicy(
+        name,
+        metadata={"name": f"{workload}-egress", "namespace": namespace, "labels": dict(labels)},
+        spec={
+            "pod_selector": {"match_labels": dict(labels)},
+            # Ingress is listed with no rules: nothing may connect in. (An explicit empty list
+            # would not come back from the API server, and every refresh would show a change.)
+            "policy_types": ["Ingress", "Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+                            "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                },
+                # Entra ID and Key Vault are public HTTPS endpoints with changing addresses.
+                {"ports": [{"protocol": "TCP", "port": 443}]},
+            ],
+        },
+        opts=opts,
+    )
