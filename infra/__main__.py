@@ -30,7 +30,8 @@ existing_cluster = (
     read_existing_cluster(
         config.existing_cluster,
         needs_csi=config.reads_with_csi,
-        needs_egress_ips=config.key_vault_network_default_action == "Deny",
+        # A closed vault firewall lets the cluster's egress IPs in, unless the ranges to allow are listed.
+        needs_egress_ips=config.key_vault_network_default_action == "Deny" and not config.key_vault_allowed_ip_ranges,
     )
     if config.existing_cluster
     else None

@@ -74,7 +74,13 @@ class AksCluster(pulumi.ComponentResource):
                 principal_type="ServicePrincipal",
                 role_definition_id=roles.role_definition_id(subscription_id, roles.ACR_PULL),
                 scope=registry_id,
-                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    replace_on_changes=roles.REPLACE_ON_ROLE_CHANGE,
+                    # The team's kubelet on the team's registry: a later `az aks update --attach-acr` takes this
+                    # assignment for its own (it treats RoleAssignmentExists as done), so a destroy keeps it.
+                    retain_on_delete=existing is not None and config.existing_registry is not None,
+                ),
             )
             if config.grant_kubelet_acr_pull
             else None
@@ -207,8 +213,10 @@ class AksCluster(pulumi.ComponentResource):
 
         def lookup(cluster: containerservice.GetManagedClusterResult) -> pulumi.Output[list[str]]:
             ids = egress_ip_ids(cluster)
-            if not ids:
+            if not ids and self.cluster is not None:
                 raise ValueError("the cluster reports no outbound IPs (networkProfile.loadBalancerProfile)")
+            # An existing cluster behind its owner's NAT gateway or route: keyVaultAllowedIpRanges lists its egress
+            # (read_existing_cluster refuses it otherwise).
             addresses = [
                 network.get_public_ip_address_output(
                     resource_group_name=rid.split("/")[4], public_ip_address_name=rid.split("/")[-1]

@@ -124,6 +124,11 @@ class StackConfig:
         return tuple(dict.fromkeys(w.namespace for w in self.workloads))
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (an invoke's error carries the provider's whole response)."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
 def _fail(key: str, problem: str, fix: str) -> ConfigError:
     return ConfigError(f"config '{key}': {problem}. Fix: {fix}")
 
@@ -458,7 +463,7 @@ def _single_workload(read: _Reader, secrets: tuple[SecretSpec, ...]) -> Workload
     if namespace in SYSTEM_NAMESPACES:
         raise _fail(
             "namespace",
-            f"'{namespace}' is a system namespace (the workload identity webhook skips kube-system)",
+            f"'{namespace}' is a system namespace (Kubernetes' or an AKS add-on's; the webhook skips kube-system)",
             "use a dedicated namespace such as workload-identity-demo",
         )
     service_account_name = _dns_label("serviceAccountName", read.text("serviceAccountName"))

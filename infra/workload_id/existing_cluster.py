@@ -1,11 +1,15 @@
 """An existing AKS cluster (existingCluster): read once before anything is declared, and refused in one line,
-with the `az aks` command that fixes it, when it lacks what Workload ID and this stack rely on."""
+with the `az aks` command that fixes it, when it lacks what Workload ID and this stack rely on. What each
+needs and each fix: the AKS docs (workload-identity-deploy-cluster.md, entra-id-control-plane-authentication.md,
+managed-namespaces.md, use-network-policies.md, csi-secrets-store-driver.md); the flags: azure-cli's acs
+module (_params.py)."""
 
 from __future__ import annotations
 
+import pulumi
 from pulumi_azure_native import containerservice
 
-from .config import ConfigError, ExistingResource
+from .config import ConfigError, ExistingResource, first_line
 
 # The add-on's key in the cluster's addonProfiles (ARM's spelling; compared without case).
 CSI_ADDON = "azureKeyvaultSecretsProvider"
@@ -15,7 +19,8 @@ def read_existing_cluster(
     existing: ExistingResource, *, needs_csi: bool, needs_egress_ips: bool
 ) -> containerservice.GetManagedClusterResult:
     """The cluster as ARM reports it; refused if it cannot federate, sign the stack in with Entra ID and Azure
-    RBAC, pull with a kubelet identity, or (with `needs_csi`) mount secrets as files."""
+    RBAC, enforce the namespaces' network policies, pull with a kubelet identity, (with `needs_csi`) mount
+    secrets as files, or (with `needs_egress_ips`) name the IPs it sends from."""
     where = f"cluster {existing.name} in resource group {existing.resource_group}"
     try:
         found = containerservice.get_managed_cluster(
@@ -23,7 +28,7 @@ def read_existing_cluster(
         )
     except Exception as err:
         raise ConfigError(
-            f"config 'existingCluster': {where} cannot be read ({str(err).splitlines()[0]}). Fix: check the names,"
+            f"config 'existingCluster': {where} cannot be read ({first_line(err)}). Fix: check the names,"
             " and that you may read it (Reader on the cluster)"
         ) from None
     update = f"az aks update --resource-group {existing.resource_group} --name {existing.name}"
@@ -32,6 +37,12 @@ def read_existing_cluster(
         lacks, fix = problem
         fix = fix.format(update=update, group=existing.resource_group, name=existing.name)
         raise ConfigError(f"config 'existingCluster': {where} {lacks}. Fix: {fix}")
+    access = found.api_server_access_profile
+    if access is not None and access.enable_private_cluster:
+        pulumi.log.warn(
+            f"{where} is private: run up from a network that reaches its API server (the Kubernetes provider, the"
+            " waits and the Jobs' checks all call it from here)"
+        )
     return found
 
 
@@ -39,32 +50,10 @@ def _missing(
     found: containerservice.GetManagedClusterResult, *, needs_csi: bool, needs_egress_ips: bool
 ) -> tuple[str, str] | None:
     """The first thing the cluster lacks, and the fix (a template of {update}, {group}, {name}); None if none."""
-    issuer = found.oidc_issuer_profile
-    if issuer is None or not issuer.enabled or not issuer.issuer_url:
-        return "has no OIDC issuer (nothing for Entra ID to trust)", "{update} --enable-oidc-issuer"
-    security = found.security_profile
-    if security is None or security.workload_identity is None or not security.workload_identity.enabled:
-        return (
-            "has workload identity off (no webhook injects the token the SDK exchanges)",
-            "{update} --enable-workload-identity",
-        )
-    aad = found.aad_profile
-    if aad is None or not aad.managed:
-        return (
-            "does not use AKS-managed Entra ID (the stack signs in with kubelogin and grants Azure RBAC roles)",
-            "{update} --enable-aad --enable-azure-rbac",
-        )
-    if not aad.enable_azure_rbac:
-        return (
-            "has Azure RBAC for Kubernetes off (the deployer's role is granted on each namespace through it)",
-            "{update} --enable-azure-rbac",
-        )
-    kubelet = (found.identity_profile or {}).get("kubeletidentity")
-    if kubelet is None or not kubelet.object_id:
-        return (
-            "has no kubelet managed identity (nodes pull the image with it)",
-            "{update} --enable-managed-identity, then az aks upgrade --node-image-only",
-        )
+    for check in (_federation, _entra, _network_policy, _kubelet):
+        problem = check(found)
+        if problem is not None:
+            return problem
     addons = {key.lower(): profile for key, profile in (found.addon_profiles or {}).items()}
     csi = addons.get(CSI_ADDON.lower())
     if needs_csi and (csi is None or not csi.enabled):
@@ -75,15 +64,83 @@ def _missing(
         )
     if needs_egress_ips and not egress_ip_ids(found):
         return (
-            "sends from no managed outbound IPs (a NAT gateway or your own route) for keyVaultNetworkDefaultAction"
+            "sends from no managed outbound IPs (your own NAT gateway or route) for keyVaultNetworkDefaultAction"
             " Deny to allow",
-            "pulumi config set keyVaultNetworkDefaultAction Allow",
+            "list its egress ranges: pulumi config set --path 'keyVaultAllowedIpRanges[0]' <range>, or pulumi"
+            " config set keyVaultNetworkDefaultAction Allow",
+        )
+    return None
+
+
+def _federation(found: containerservice.GetManagedClusterResult) -> tuple[str, str] | None:
+    issuer = found.oidc_issuer_profile
+    has_issuer = issuer is not None and bool(issuer.enabled) and bool(issuer.issuer_url)
+    security = found.security_profile
+    webhook = security is not None and security.workload_identity is not None and security.workload_identity.enabled
+    if not has_issuer:
+        # Once on, the issuer cannot be turned off again (use-oidc-issuer.md).
+        flags = "--enable-oidc-issuer" + ("" if webhook else " --enable-workload-identity")
+        return "has no OIDC issuer (nothing for Entra ID to trust)", "{update} " + flags
+    if not webhook:
+        return (
+            "has workload identity off (no webhook injects the token the SDK exchanges)",
+            "{update} --enable-workload-identity",
+        )
+    return None
+
+
+def _entra(found: containerservice.GetManagedClusterResult) -> tuple[str, str] | None:
+    if found.enable_rbac is False:
+        return (
+            "has Kubernetes RBAC off, which AKS cannot turn on in place (Entra ID and Azure RBAC need it)",
+            "use a cluster created with Kubernetes RBAC (the default)",
+        )
+    aad = found.aad_profile
+    if aad is None or not aad.managed:
+        return (
+            "does not use AKS-managed Entra ID (the stack signs in with kubelogin and grants Azure RBAC roles)",
+            "{update} --enable-aad --aad-admin-group-object-ids <your admin group> --enable-azure-rbac",
+        )
+    if not aad.enable_azure_rbac:
+        return (
+            "has Azure RBAC for Kubernetes off (the deployer's role is granted on each namespace through it)",
+            "{update} --enable-azure-rbac",
+        )
+    return None
+
+
+def _network_policy(found: containerservice.GetManagedClusterResult) -> tuple[str, str] | None:
+    """The managed namespaces' default deny and the workloads' NetworkPolicies need an engine to enforce them."""
+    profile = found.network_profile
+    engine = (profile.network_policy if profile is not None else None) or "none"
+    if engine.lower() == "none":
+        return (
+            "enforces no network policy (the namespaces' default deny and the workloads' policies would be ignored)",
+            "{update} --network-policy azure (or calico; or move to Azure CNI powered by Cilium)",
+        )
+    return None
+
+
+def _kubelet(found: containerservice.GetManagedClusterResult) -> tuple[str, str] | None:
+    kubelet = (found.identity_profile or {}).get("kubeletidentity")
+    if kubelet is None or not kubelet.object_id:
+        return (
+            "has no kubelet managed identity (nodes pull the image with it)",
+            "{update} --enable-managed-identity (it reimages the nodes)",
         )
     return None
 
 
 def egress_ip_ids(cluster: containerservice.GetManagedClusterResult) -> list[str]:
-    """The ids of the public IPs the cluster's managed outbound load balancer sends from."""
+    """The ids of the public IPs the cluster sends from: its managed outbound load balancer's, or its managed NAT
+    gateway's; none with your own NAT gateway or route (userAssignedNATGateway, userDefinedRouting)."""
     profile = cluster.network_profile
-    balancer = profile.load_balancer_profile if profile is not None else None
-    return [ref.id for ref in (balancer.effective_outbound_ips if balancer else None) or [] if ref.id]
+    if profile is None:
+        return []
+    if profile.outbound_type == "managedNATGateway":
+        gateway = profile.nat_gateway_profile
+        refs = gateway.effective_outbound_ips if gateway is not None else None
+    else:
+        balancer = profile.load_balancer_profile
+        refs = balancer.effective_outbound_ips if balancer is not None else None
+    return [ref.id for ref in refs or [] if ref.id]

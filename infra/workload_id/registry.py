@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import containerregistry
 
-from .config import AcrSku, ConfigError, ExistingResource
+from .config import AcrSku, ConfigError, ExistingResource, first_line
 from .placement import Placement
 
 
@@ -60,5 +60,5 @@ def read_existing_registry(existing: ExistingResource) -> containerregistry.GetR
     except Exception as err:
         raise ConfigError(
             f"config 'existingRegistry': registry {existing.name} in resource group {existing.resource_group}"
-            f" cannot be read ({str(err).splitlines()[0]}). Fix: check the names, and that you may read it"
+            f" cannot be read ({first_line(err)}). Fix: check the names, and that you may read it"
         ) from None

@@ -14,7 +14,7 @@ import pulumi_random as random
 import pulumiverse_time as time
 from pulumi_azure_native import keyvault
 
-from .config import ConfigError, ExistingResource, StackConfig
+from .config import ConfigError, ExistingResource, StackConfig, first_line
 from .placement import Placement
 from .workloads_config import SecretSpec
 
@@ -154,7 +154,7 @@ def read_existing_vault(existing: ExistingResource) -> keyvault.GetVaultResult:
         found = keyvault.get_vault(resource_group_name=existing.resource_group, vault_name=existing.name)
     except Exception as err:
         raise ConfigError(
-            f"config 'existingKeyVault': {where} cannot be read ({str(err).splitlines()[0]}). Fix: check the"
+            f"config 'existingKeyVault': {where} cannot be read ({first_line(err)}). Fix: check the"
             " names, and that you may read it (Reader on the vault)"
         ) from None
     if not found.properties.enable_rbac_authorization:
@@ -286,7 +286,7 @@ def read_referenced_secrets(existing: ExistingResource, names: Sequence[str]) ->
         except Exception as err:
             raise ConfigError(
                 f"config 'secrets': '{name}' is existing, but vault {existing.name} holds no such secret"
-                f" ({str(err).splitlines()[0]}). Fix: check the name, or remove existing to have the stack write it"
+                f" ({first_line(err)}). Fix: check the name, or remove existing to have the stack write it"
             ) from None
         found[name] = secret.id
     return found

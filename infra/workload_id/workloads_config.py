@@ -19,7 +19,16 @@ import pulumi
 
 Delivery = Literal["sdk", "csi", "both", "none"]
 DELIVERIES: tuple[Delivery, ...] = ("sdk", "csi", "both", "none")
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Kubernetes' own, and those AKS add-ons own (managed namespaces cannot be created there: managed-namespaces.md).
+SYSTEM_NAMESPACES = (
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "app-routing-system",
+    "istio-system",
+    "gatekeeper-system",
+)
 # A workload's name goes into Azure and Kubernetes names (its identity, its Jobs): short enough for all.
 MAX_WORKLOAD_NAME = 20
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -103,7 +112,7 @@ def app_namespace(key: str, value: object) -> str:
     if namespace in SYSTEM_NAMESPACES:
         raise SettingError(
             key,
-            f"'{namespace}' is a system namespace (the workload identity webhook skips kube-system)",
+            f"'{namespace}' is a system namespace (Kubernetes' or an AKS add-on's; the webhook skips kube-system)",
             "use a dedicated namespace such as workload-identity-demo",
         )
     return namespace

@@ -174,6 +174,7 @@ def test_given_values_are_typed_and_normalised() -> None:
         ("namespace", "a" * 64, "DNS-1123"),
         ("namespace", "kube-system", "system namespace"),
         ("namespace", "default", "system namespace"),
+        ("namespace", "gatekeeper-system", "system namespace"),
         ("serviceAccountName", "reader-", "DNS-1123"),
         ("imageBuilder", "kaniko", "not one of acr, docker"),
         ("appRetryBudgetSeconds", "5", "30-1800"),

@@ -53,7 +53,12 @@ def team_cluster(**changed: Any) -> dict[str, dict[str, Any]]:
             }
         },
         "agentPoolProfiles": [{"name": "nodes", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5"}],
-        "networkProfile": {"networkPlugin": "azure", "outboundType": "loadBalancer"},
+        "networkProfile": {
+            "networkPlugin": "azure",
+            "networkDataplane": "cilium",
+            "networkPolicy": "cilium",
+            "outboundType": "loadBalancer",
+        },
     }
     rid, outputs, extra = model(t.CLUSTER, "team-cluster", plain)
     cluster = {k: v for k, v in outputs.items() if k not in ("resourceGroupName", "resourceName")} | {"id": rid}
@@ -159,12 +164,25 @@ def test_a_kubelet_that_already_pulls_from_the_registry_is_not_granted_it_again(
             f" --name {CLUSTER_NAME} --enable-oidc-issuer",
         ),
         (
+            {"oidcIssuerProfile": {"enabled": False}, "securityProfile": {}},
+            {},
+            f"has no OIDC issuer (nothing for Entra ID to trust). Fix: az aks update --resource-group {PLATFORM_GROUP}"
+            f" --name {CLUSTER_NAME} --enable-oidc-issuer --enable-workload-identity",
+        ),
+        (
             {"securityProfile": {"workloadIdentity": {"enabled": False}}},
             {},
             "has workload identity off (no webhook injects the token the SDK exchanges). Fix: az aks update"
             f" --resource-group {PLATFORM_GROUP} --name {CLUSTER_NAME} --enable-workload-identity",
         ),
         ({"aadProfile": None}, {}, "does not use AKS-managed Entra ID"),
+        ({"enableRBAC": False}, {}, "has Kubernetes RBAC off, which AKS cannot turn on in place"),
+        (
+            {"networkProfile": {"networkPlugin": "azure", "outboundType": "loadBalancer"}},
+            {},
+            "enforces no network policy (the namespaces' default deny and the workloads' policies would be ignored)."
+            f" Fix: az aks update --resource-group {PLATFORM_GROUP} --name {CLUSTER_NAME} --network-policy azure",
+        ),
         (
             {"aadProfile": {"managed": True, "enableAzureRBAC": False}},
             {},
@@ -180,12 +198,23 @@ def test_a_kubelet_that_already_pulls_from_the_registry_is_not_granted_it_again(
             " azure-keyvault-secrets-provider",
         ),
         (
-            {"networkProfile": {"outboundType": "managedNATGateway"}},
+            {"networkProfile": {"networkPolicy": "cilium", "outboundType": "userDefinedRouting"}},
             {"existingKeyVault": {}, "keyVaultNetworkDefaultAction": "Deny"},
-            "sends from no managed outbound IPs",
+            "sends from no managed outbound IPs (your own NAT gateway or route)",
         ),
     ],
-    ids=["no issuer", "no workload identity", "no entra", "no azure rbac", "no kubelet identity", "no csi", "nat"],
+    ids=[
+        "no issuer",
+        "no issuer nor workload identity",
+        "no workload identity",
+        "no entra",
+        "no kubernetes rbac",
+        "no network policy",
+        "no azure rbac",
+        "no kubelet identity",
+        "no csi",
+        "own route",
+    ],
 )
 def test_a_cluster_that_cannot_do_workload_id_is_refused_with_the_fix(
     changed: dict[str, Any], config: dict[str, Any], message: str
@@ -196,6 +225,42 @@ def test_a_cluster_that_cannot_do_workload_id_is_refused_with_the_fix(
     where = f"config 'existingCluster': cluster {CLUSTER_NAME} in resource group {PLATFORM_GROUP} "
     assert str(raised.value.cause).startswith(where + message)
     assert [r for r in raised.value.resources if r.custom] == []
+
+
+NAT_IP = arm_id(PLATFORM_GROUP, "Microsoft.Network/publicIPAddresses", "nat-egress")
+BEHIND_NAT = {
+    "networkPolicy": "cilium",
+    "outboundType": "managedNATGateway",
+    "natGatewayProfile": {"effectiveOutboundIPs": [{"id": NAT_IP}]},
+}
+
+
+def test_a_closed_vault_lets_in_what_the_cluster_sends_from() -> None:
+    """A managed NAT gateway's IPs (ARM reports them in natGatewayProfile); behind the owner's own route, the
+    ranges the user lists instead."""
+    world = cluster_exists(networkProfile=BEHIND_NAT).world.copy()
+    world.objects[NAT_IP] = {"name": "nat-egress", "ipAddress": "20.1.2.3"}
+    closed = {"existingKeyVault": {}, "keyVaultNetworkDefaultAction": "Deny"}
+    ev = evaluate(ALL_EXISTING | THREE_WORKLOADS | closed, prior=nothing_deployed(world.objects))
+    rules = ev.one(t.VAULT).inputs["properties"]["networkAcls"]["ipRules"]
+    assert rules == [{"value": "20.1.2.3/32"}]
+    routed = {"networkPolicy": "cilium", "outboundType": "userDefinedRouting"}
+    listed = closed | {"keyVaultAllowedIpRanges": ["52.140.10.0/24"]}
+    ev = evaluate(ALL_EXISTING | THREE_WORKLOADS | listed, prior=cluster_exists(networkProfile=routed))
+    assert ev.one(t.VAULT).inputs["properties"]["networkAcls"]["ipRules"] == [{"value": "52.140.10.0/24"}]
+
+
+def test_the_kubelets_pull_grant_on_the_teams_registry_outlives_a_destroy(on_cluster: Evaluation) -> None:
+    """`az aks update --attach-acr` later takes it for its own (RoleAssignmentExists counts as done)."""
+    (acr_pull,) = [
+        a for a in on_cluster.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)
+    ]
+    assert acr_pull.retain_on_delete
+    own_registry = evaluate(EXISTING_CLUSTER | THREE_WORKLOADS, prior=cluster_exists())
+    (acr_pull,) = [
+        a for a in own_registry.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)
+    ]
+    assert not acr_pull.retain_on_delete, "on the stack's own registry it goes with the registry"
 
 
 def test_a_cluster_without_the_csi_add_on_serves_workloads_that_read_through_the_sdk() -> None:
