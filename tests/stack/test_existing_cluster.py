@@ -128,6 +128,15 @@ def test_the_first_preview_knows_the_clusters_issuer_and_kubelet(on_cluster: Eva
     issuer = live_cluster(on_cluster)["oidcIssuerProfile"]["issuerURL"]
     assert {c.inputs["issuer"] for c in preview.of_type(t.FEDERATED_CREDENTIAL)} == {issuer}
     assert preview.exports["oidcIssuerUrl"] == issuer
+    # Nothing of the three is created, so a first preview knows where everything goes.
+    known = {key: preview.exports[key] for key in ("clusterName", "clusterResourceGroupName", "registryName")}
+    assert known == {
+        "clusterName": CLUSTER_NAME,
+        "clusterResourceGroupName": PLATFORM_GROUP,
+        "registryName": "acrshared",
+    }
+    assert preview.exports["keyVaultUri"] == "https://kv-shared.vault.azure.net/"
+    assert {ns.inputs["resourceName"] for ns in preview.of_type(t.MANAGED_NAMESPACE)} == {CLUSTER_NAME}
 
 
 def test_an_update_touches_only_what_changed_and_a_second_up_nothing(on_cluster: Evaluation) -> None:
