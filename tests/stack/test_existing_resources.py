@@ -71,6 +71,15 @@ def nothing_deployed(objects: dict[str, dict[str, Any]]) -> Evaluation:
     )
 
 
+def refusal(config: dict[str, Any], prior: Evaluation) -> str:
+    """The one line the program stops with, before declaring any resource, for `config` in `prior`'s world."""
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate(config, prior=prior)
+    assert_printed_as_one_line(raised.value.cause)
+    assert [r for r in raised.value.resources if r.custom] == []
+    return str(raised.value.cause)
+
+
 def adopting(config: dict[str, Any] | None = None, **options: Any) -> Evaluation:
     return evaluate(EXISTING | dict(config or {}), prior=vault_exists(), **options)
 
@@ -146,11 +155,7 @@ def test_destroy_leaves_the_vault_and_what_the_stack_wrote_into_it(up: Evaluatio
 def test_a_vault_the_stack_cannot_use_is_refused_in_one_line_before_any_resource(
     world: Evaluation, config: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(EvaluationFailed) as raised:
-        evaluate(config, prior=world)
-    assert_printed_as_one_line(raised.value.cause)
-    assert str(raised.value.cause).startswith(message)
-    assert [r for r in raised.value.resources if r.custom] == []
+    assert refusal(config, world).startswith(message)
 
 
 @pytest.fixture(scope="module")
@@ -192,11 +197,7 @@ def test_on_the_teams_vault_and_registry_a_second_up_changes_nothing_and_destroy
 def test_a_registry_the_stack_cannot_use_is_refused_in_one_line_before_any_resource(
     config: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(EvaluationFailed) as raised:
-        evaluate(config, prior=vault_exists())
-    assert_printed_as_one_line(raised.value.cause)
-    assert str(raised.value.cause).startswith(message)
-    assert [r for r in raised.value.resources if r.custom] == []
+    assert refusal(config, vault_exists()).startswith(message)
 
 
 def test_a_secret_renamed_back_in_the_existing_vault_is_adopted_from_it(up: Evaluation) -> None:
@@ -227,8 +228,5 @@ def test_a_secret_of_the_same_name_that_is_not_the_stacks_is_refused(up: Evaluat
     world = destroyed.world.copy()
     secret_id = f"{VAULT_ID}/secrets/demo-secret"
     world.objects[secret_id] = {**world.objects[secret_id], "tags": {"owner": "payments-team"}}
-    with pytest.raises(EvaluationFailed) as raised:
-        evaluate(EXISTING, prior=dataclasses.replace(destroyed, world=world.frozen()))
-    assert_printed_as_one_line(raised.value.cause)
-    assert "already holds a secret 'demo-secret' that is not this stack's" in str(raised.value.cause)
-    assert [r for r in raised.value.resources if r.custom] == []
+    message = refusal(EXISTING, dataclasses.replace(destroyed, world=world.frozen()))
+    assert "already holds a secret 'demo-secret' that is not this stack's" in message

@@ -12,9 +12,8 @@ import pytest
 from tests.stack import constants as t
 from tests.stack import wiring
 from tests.stack.destroy import Destroy
-from tests.stack.harness import Evaluation, EvaluationFailed, evaluate
-from tests.stack.test_config import assert_printed_as_one_line
-from tests.stack.test_existing_resources import EXISTING, VAULT_ID, vault_exists
+from tests.stack.harness import Evaluation, evaluate
+from tests.stack.test_existing_resources import EXISTING, VAULT_ID, refusal, vault_exists
 from tests.stack.test_lifecycle_destroy import DOCUMENTED_DEPLOYER
 
 # One worker with the other existing-resource tests: the memo evaluates the team's vault once.
@@ -124,8 +123,4 @@ def test_a_second_up_changes_nothing_and_destroy_leaves_the_secret(referencing: 
     ids=["not in the vault", "without an existing vault", "not a boolean", "with an expiry"],
 )
 def test_a_bad_existing_secret_is_refused_in_one_line_before_any_resource(config: dict[str, Any], message: str) -> None:
-    with pytest.raises(EvaluationFailed) as raised:
-        evaluate(config, prior=team_secret_held())
-    assert_printed_as_one_line(raised.value.cause)
-    assert str(raised.value.cause).startswith(message)
-    assert [r for r in raised.value.resources if r.custom] == []
+    assert refusal(config, team_secret_held()).startswith(message)
