@@ -16,8 +16,8 @@ import pulumi_kubernetes as k8s
 JOB_STARTUP_ALLOWANCE_SECONDS = 180
 # Beyond the Job's own deadline: Pulumi gives up only after Kubernetes has.
 AWAIT_MARGIN_SECONDS = 120
-# Long enough to read the logs for a day; afterwards Kubernetes removes the Job (the next `up`, which
-# refreshes first, notices and runs it again, re-checking the chain).
+# Long enough to read the logs for a day; afterwards Kubernetes removes the Job (a program that refreshes before
+# `up`, as this repository's does, then runs it again, re-checking the chain; without a refresh the state keeps it).
 JOB_TTL_SECONDS_AFTER_FINISHED = 86400
 APP_USER = 10001
 
@@ -65,29 +65,37 @@ def reader_job(
             "annotations": {
                 # A green `pulumi up` means the Job completed, i.e. the secret was read.
                 "pulumi.com/timeoutSeconds": str(timeouts.await_timeout_seconds),
-                # A Job that failed is replaced on the next `up`, not waited on again.
+                # A Job that is not Complete (it failed, or an interrupted `up` left it running) is replaced on
+                # the next `up`, not waited on again.
                 "pulumi.com/replaceUnready": "true",
             },
         },
         spec={
-            "backoff_limit": 2,
+            # The app retries what is transient, so a failed run is a broken wire: no second pod, and the Job
+            # fails as BackoffLimitExceeded, which (with DeadlineExceeded) is what pulumi-kubernetes fails an
+            # update on at once (provider/pkg/await/checker/job/check.go). A FailJob rule's reason,
+            # PodFailurePolicy, would leave `up` waiting until its timeout.
+            "backoff_limit": 0,
             "active_deadline_seconds": timeouts.active_deadline_seconds,
             "ttl_seconds_after_finished": JOB_TTL_SECONDS_AFTER_FINISHED,
-            # The app retries what is transient; a failed run means a broken wire, so do not
-            # run it again - unless the node went away under it.
+            # A pod the node's disruption (drain, preemption) took does not count: it runs again.
             "pod_failure_policy": {
-                "rules": [
-                    {"action": "Ignore", "on_pod_conditions": [{"type": "DisruptionTarget", "status": "True"}]},
-                    {"action": "FailJob", "on_exit_codes": {"operator": "NotIn", "values": [0]}},
-                ]
+                "rules": [{"action": "Ignore", "on_pod_conditions": [{"type": "DisruptionTarget", "status": "True"}]}]
             },
             "template": {
                 "metadata": {"labels": {**pod.labels, **pod.pod_labels}},
                 "spec": _pod_spec(service_account_name, image, pod),
             },
         },
-        # The name is fixed, so a replacement must delete the old Job first.
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True)),
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                # The name is fixed, so a replacement must delete the old Job first.
+                delete_before_replace=True,
+                # Kubernetes refuses to change a Job's podFailurePolicy (batch validation, ValidateJobSpecUpdate).
+                replace_on_changes=["spec.podFailurePolicy"],
+            ),
+        ),
     )
 
 

@@ -62,6 +62,9 @@ READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 ROLE = "azure-native:authorization:RoleAssignment"
 JOB = "kubernetes:batch/v1:Job"
 COMPLETE = {"conditions": [{"type": "Complete", "status": "True"}], "succeeded": 1}
+# The reasons of a Failed Job that pulumi-kubernetes fails an update on at once; on any other it waits until its
+# timeout (provider/pkg/await/checker/job/check.go, collectJobConditionErrors).
+JOB_FAILS_AT_ONCE = ("BackoffLimitExceeded", "DeadlineExceeded")
 COMMAND = "command:local:Command"
 
 # Input properties (dotted paths, wire names) whose change the provider cannot apply in place: its Diff
@@ -89,8 +92,40 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
 }
 
 
+# Kubernetes refuses an update of these Job fields ("field is immutable": pkg/apis/batch/validation/validation.go,
+# ValidateJobSpecUpdate), in a preview's server-side dry run too; what pulumi-kubernetes does not replace for them
+# (diff.go) fails.
+JOB_IMMUTABLE = (
+    "spec.podFailurePolicy",
+    "spec.completionMode",
+    "spec.backoffLimitPerIndex",
+    "spec.managedBy",
+    "spec.successPolicy",
+)
+
 # pulumi-kubernetes provider/pkg/provider/diff.go: every object is replaced when its name or namespace changes.
 KUBERNETES_FORCE_NEW = ["metadata.name", "metadata.namespace"]
+
+
+def job_failure(spec: Mapping[str, Any], *, exit_code: int, disrupted: bool = False) -> str | None:
+    """The Job controller's answer to one pod that ended with `exit_code` (and, with `disrupted`, the
+    DisruptionTarget condition): the Failed condition's reason, or None when another pod runs. The first
+    matching podFailurePolicy rule decides (Ignore: not counted; FailJob: PodFailurePolicy; Count or none: one
+    failure, against backoffLimit). Kubernetes pkg/controller/job/pod_failure_policy.go, job_controller.go;
+    batch/v1 types.go (JobReasonPodFailurePolicy, JobReasonBackoffLimitExceeded)."""
+    for rule in (spec.get("podFailurePolicy") or {}).get("rules", []):
+        codes = rule.get("onExitCodes")
+        conditions = rule.get("onPodConditions") or []
+        matches = (
+            codes is not None and exit_code != 0 and ((exit_code in codes["values"]) == (codes["operator"] == "In"))
+        ) or (disrupted and any(c["type"] == "DisruptionTarget" for c in conditions))
+        if matches:
+            if rule["action"] == "Ignore":
+                return None
+            if rule["action"] == "FailJob":
+                return "PodFailurePolicy"
+            break
+    return "BackoffLimitExceeded" if spec.get("backoffLimit", 6) < 1 else None
 
 
 def unwrap(value: Any) -> Any:
@@ -253,6 +288,11 @@ class EngineMocks(pulumi.runtime.Mocks):
         replacing = unready or (
             old is not None and replaces(typ, changed_paths(diff_baseline(old), plain), replace_on_changes)
         )
+        if typ == JOB and old is not None and not replacing:
+            changed = changed_paths(diff_baseline(old), plain)
+            frozen = [p for p in changed for field in JOB_IMMUTABLE if p == field or p.startswith(f"{field}.")]
+            if frozen:
+                raise ProviderRefusal(f'Job.batch "{old.id}" is invalid: {frozen[0]}: field is immutable')
         if replacing:
             # A replacement creates the new resource (the old one goes at the end): no id in a preview
             # (pkg/resource/deploy/step.go, ReplaceStep; the provider's Create with preview).
@@ -266,7 +306,7 @@ class EngineMocks(pulumi.runtime.Mocks):
         # A preview creates with a server-side dry run, which meets the same AlreadyExists (await.go).
         exists_in_cluster = f"{typ} {rid}" in self.world.cluster_objects
         if typ.startswith("kubernetes:") and old is None and not replacing and not upsert and exists_in_cluster:
-            raise ResourceExists(f'{typ.split(":")[-1]} "{rid}" already exists (AlreadyExists)')
+            raise ProviderRefusal(f'{typ.split(":")[-1]} "{rid}" already exists (AlreadyExists)')
         if not self.preview and typ.startswith("kubernetes:"):
             key = f"{typ} {rid}"
             # A Job is created once it completed: pulumi-kubernetes awaits it (await/job.go).
@@ -306,7 +346,7 @@ class EngineMocks(pulumi.runtime.Mocks):
             self.world.get(rid)
         except azure_model.ResourceNotFound:
             return
-        raise ResourceExists(f"cannot create already existing resource '{rid}'")
+        raise ProviderRefusal(f"cannot create already existing resource '{rid}'")
 
     def _imported(
         self, typ: str, name: str, inputs: dict[str, Any], secret_outputs: list[str], import_id: str
@@ -316,7 +356,7 @@ class EngineMocks(pulumi.runtime.Mocks):
         plain = known(unwrap(inputs))
         if not self.preview and replaces(typ, changed_paths(azure_model.prune(live, plain), plain), ()):
             # step_generator.go: "previously-imported resources that still specify an ID may not be replaced".
-            raise ResourceExists(f"the program's inputs would replace the imported resource '{import_id}'")
+            raise ProviderRefusal(f"the program's inputs would replace the imported resource '{import_id}'")
         _, modelled, _ = azure_model.model(typ, name, plain, self.world.now)
         # What the service assigned stays (a client id, a principal id); the update sets the program's inputs.
         modelled = {**live, **modelled}
@@ -335,8 +375,9 @@ class EngineMocks(pulumi.runtime.Mocks):
         return self.world.call(args.token, unwrap(dict(args.args))), []
 
 
-class ResourceExists(Exception):
-    """azure-native's answer to a create of a resource that exists."""
+class ProviderRefusal(Exception):
+    """A step the provider or the service refuses: a create of what exists (azure-native, the API server), a
+    change of an immutable field (the API server)."""
 
 
 class EngineMonitor(pulumi_mocks.MockMonitor):

@@ -10,7 +10,9 @@ import pytest
 
 from app.read_secret import fingerprint
 from tests.stack import constants as t
+from tests.stack.engine import JOB_FAILS_AT_ONCE, job_failure
 from tests.stack.harness import DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, Evaluation, Registered, evaluate
+from tests.stack.stacks import THREE_WORKLOADS
 
 LOCATED = {t.REGISTRY, t.VAULT, t.CLUSTER, t.MANAGED_NAMESPACE, t.IDENTITY, t.WORKSPACE, t.DCR}
 TAGGED = LOCATED | {t.RESOURCE_GROUP, t.SECRET}
@@ -331,15 +333,22 @@ def test_job_is_bounded_and_a_green_up_means_it_completed(dev: Evaluation) -> No
     budget = 600  # the default appRetryBudgetSeconds: Key Vault RBAC can take up to 10 minutes
     (container,) = spec["template"]["spec"]["containers"]
     assert {"name": "RETRY_BUDGET_SECONDS", "value": str(budget)} in container["env"]
-    assert 0 < spec["backoffLimit"] <= 3
     assert spec["activeDeadlineSeconds"] > budget
     assert spec["ttlSecondsAfterFinished"] >= 86400, "logs stay readable for a day"
     assert int(annotations["pulumi.com/timeoutSeconds"]) > spec["activeDeadlineSeconds"]
     assert annotations["pulumi.com/replaceUnready"] == "true"
     assert "pulumi.com/skipAwait" not in annotations
     assert job.delete_before_replace is True
-    rules = spec["podFailurePolicy"]["rules"]
-    assert rules[-1] == {"action": "FailJob", "onExitCodes": {"operator": "NotIn", "values": [0]}}
+
+
+def test_a_failed_read_fails_the_up_at_once_and_a_disrupted_pod_runs_again(dev: Evaluation) -> None:
+    """The app retries what is transient; the exit it ends with fails the Job in a way pulumi-kubernetes
+    reports at once (a FailJob rule's PodFailurePolicy made `up` wait for its whole timeout)."""
+    for job in [*dev.of_type(t.JOB), *evaluate(THREE_WORKLOADS).of_type(t.JOB)]:
+        spec = job.inputs["spec"]
+        for exit_code in (1, 4, 8, 11):
+            assert job_failure(spec, exit_code=exit_code) in JOB_FAILS_AT_ONCE, (job.name, exit_code)
+        assert job_failure(spec, exit_code=137, disrupted=True) is None, "a drained node's pod counts as a failure"
 
 
 def test_job_deadlines_follow_the_app_retry_budget() -> None:

@@ -494,7 +494,8 @@ def test_a_deployed_stack_updates_its_commands_in_place_and_keeps_its_image_and_
     triggers: an update, not a replacement (pulumi-command replaces on `triggers` only). Its preview cannot
     know the build's stdout (pulumi-go-provider marks the outputs of a changed resource unknown), so it
     shows the Jobs, whose image is that digest, replaced, once; the up re-reads the digest
-    (`update: digest`), builds nothing, and leaves the Jobs as they are."""
+    (`update: digest`) and builds nothing. The Jobs are replaced (they run once more): their podFailurePolicy
+    changed, which Kubernetes does not change in place (jobs.py)."""
     before = load(STATES / "dev-at-354a22b.json")
     preview = evaluate(prior=before, preview=True)
     assert preview.changes(before) == {
@@ -507,5 +508,5 @@ def test_a_deployed_stack_updates_its_commands_in_place_and_keeps_its_image_and_
     after = evaluate(prior=before)
     build = after.named("app-image-acr-build")
     assert build.outputs["stdout"] == before.named("app-image-acr-build").outputs["stdout"]
-    assert {j.name: j.step for j in after.of_type(t.JOB)} == {j.name: "same" for j in before.of_type(t.JOB)}
+    assert {j.name: j.step for j in after.of_type(t.JOB)} == {j.name: "replace" for j in before.of_type(t.JOB)}
     assert evaluate(prior=after).changes(after) == {}
