@@ -14,7 +14,7 @@ from typing import Any, cast
 import pulumi
 import pytest
 import yaml
-from workload_binding.verification import Verification, verification_jobs
+from workload_binding.verification import Verification, retry_budget_seconds, verification_jobs
 
 from tests.gates import component_schema
 from tests.stack import constants as t
@@ -96,7 +96,8 @@ def consumer(installed: Path) -> Evaluation:
 @pytest.fixture(scope="module")
 def verifying_consumer(installed: Path) -> Evaluation:
     """With the optional class and verification Jobs, in a world that holds the consumer's vault."""
-    return run_consumer(installed, {"secretProviderClass": True, "verificationImage": IMAGE}, prior=VAULT_HELD)
+    config = {"secretProviderClass": True, "verificationImage": IMAGE, "retryBudget": 900}
+    return run_consumer(installed, config, prior=VAULT_HELD)
 
 
 def run_consumer(installed: Path, config: dict[str, Any], **options: Any) -> Evaluation:
@@ -189,6 +190,8 @@ def test_the_verification_jobs_read_each_secret_as_the_workload_after_its_chain(
         assert pod["spec"]["serviceAccountName"] == "orders-api"
         assert container["image"] == IMAGE
         assert env["FINGERPRINT_SALT"] == identity.outputs["principalId"].replace("-", "")
+        assert env["RETRY_BUDGET_SECONDS"] == "900"
+        assert job.inputs["metadata"]["annotations"]["pulumi.com/timeoutSeconds"] == "1200", "whole seconds"
         assert "EXPECTED_SECRET_FINGERPRINT" not in env, "the consumer's values are its own"
         assert chain <= set(job.dependencies), f"{job.name} may start before its federation and grants"
         if "SECRET_FILE" in env:
@@ -242,13 +245,22 @@ def test_the_python_consumer_depends_on_the_package_by_a_path_pip_resolves_from_
     assert [(CONSUMERS / "python" / line).resolve() for line in lines] == [PACKAGE_DIR]
 
 
-def test_a_retry_budget_out_of_range_is_refused_before_any_job() -> None:
-    verification = Verification(image=IMAGE, vault_uri=VAULT_URI, retry_budget_seconds=10, salt="s" * 32, after=())
-    with pytest.raises(ValueError, match="verificationRetryBudgetSeconds is 10, not 30-1800"):
+def test_the_retry_budget_arrives_as_whole_seconds_or_is_refused() -> None:
+    """Through the schema 900 arrives as 900.0; pulumi-kubernetes reads only an integer timeoutSeconds."""
+    assert retry_budget_seconds(900.0) == 900
+    assert isinstance(retry_budget_seconds(900.0), int)
+    for bad in (10, 600.5, 3600):
+        with pytest.raises(ValueError, match="verificationRetryBudgetSeconds is"):
+            retry_budget_seconds(bad)
+
+
+def test_a_service_account_too_long_to_name_its_jobs_is_refused_before_any_job() -> None:
+    verification = Verification(image=IMAGE, vault_uri=VAULT_URI, retry_budget_seconds=600, salt="s" * 32, after=())
+    with pytest.raises(ValueError, match=r"serviceAccountName 'a{31}' is 31 characters"):
         verification_jobs(
             "orders",
             namespace="orders",
-            service_account="orders-api",
+            service_account="a" * 31,
             secrets=["orders-db-password"],
             verification=verification,
             secret_provider_class=None,

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from . import csi
-from .verification import DEFAULT_RETRY_BUDGET_SECONDS, Verification, verification_jobs
+from .verification import DEFAULT_RETRY_BUDGET_SECONDS, Verification, retry_budget_seconds, verification_jobs
 
 PACKAGE, VERSION = "workloadid", "0.1.0"  # the package's name and version (pyproject.toml)
 TYPE_TOKEN = f"{PACKAGE}:index:WorkloadBinding"
@@ -169,8 +169,11 @@ class WorkloadBinding(pulumi.ComponentResource):
         self.subject = self.federated_credential.subject
         self.service_account_name = self.service_account.metadata.apply(lambda m: m.name or account)
         self.role_assignment_ids = pulumi.Output.all(*[grant.id for grant in self.grants.values()])
+        # Carries the class as a dependency: a pod that mounts it by this name waits for it.
         self.secret_provider_class_name = (
-            pulumi.Output.from_input(csi.class_name(account)) if self.secret_provider_class else None
+            self.secret_provider_class.urn.apply(lambda _: csi.class_name(account))
+            if self.secret_provider_class
+            else None
         )
         self.verification_job_names = (
             pulumi.Output.all(*[job.metadata.apply(lambda m: m.name or "") for job in self.verification_jobs])
@@ -211,7 +214,9 @@ class WorkloadBinding(pulumi.ComponentResource):
             verification=Verification(
                 image=args["verification_image"],
                 vault_uri=vault.properties.apply(lambda p: p.vault_uri or ""),
-                retry_budget_seconds=args.get("verification_retry_budget_seconds", DEFAULT_RETRY_BUDGET_SECONDS),
+                retry_budget_seconds=retry_budget_seconds(
+                    args.get("verification_retry_budget_seconds", DEFAULT_RETRY_BUDGET_SECONDS)
+                ),
                 salt=live.principal_id.apply(lambda p: p.replace("-", "")),
                 after=[self.federated_credential, *self.grants.values(), self.service_account],
             ),

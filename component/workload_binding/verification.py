@@ -16,6 +16,16 @@ from .jobs import JobTimeouts, PodSpec, deny_all_policy, job_name, reader_job, s
 
 WORKLOAD_IDENTITY_USE_LABEL = "azure.workload.identity/use"
 DEFAULT_RETRY_BUDGET_SECONDS = 600  # Key Vault role assignments can take up to 10 minutes to apply
+# Job names are DNS labels (63): "<serviceAccountName>-verify-read-file-" leaves the secret's part room to be cut.
+MAX_SERVICE_ACCOUNT_NAME = 30
+
+
+def retry_budget_seconds(value: float) -> int:
+    """verificationRetryBudgetSeconds as whole seconds: through the schema a number arrives as a float (600.0),
+    and pulumi-kubernetes reads `pulumi.com/timeoutSeconds` only as an integer (metadata/overrides.go)."""
+    if value != int(value) or not 30 <= value <= 1800:
+        raise ValueError(f"verificationRetryBudgetSeconds is {value}, not a whole number of seconds from 30 to 1800")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -42,8 +52,11 @@ def verification_jobs(
 ) -> list[k8s.batch.v1.Job]:
     """The Jobs, and the NetworkPolicies their pods need: the SDK pods DNS and HTTPS out, the file pods (whose
     kubelet reads the vault) nothing at all."""
-    if not 30 <= verification.retry_budget_seconds <= 1800:
-        raise ValueError(f"verificationRetryBudgetSeconds is {verification.retry_budget_seconds}, not 30-1800")
+    if len(service_account) > MAX_SERVICE_ACCOUNT_NAME:
+        raise ValueError(
+            f"serviceAccountName {service_account!r} is {len(service_account)} characters; with verificationImage at"
+            f" most {MAX_SERVICE_ACCOUNT_NAME} (the Jobs are named after it)"
+        )
     child = pulumi.ResourceOptions(parent=parent)
     labels = {"app.kubernetes.io/name": "verify-keyvault-read", "app.kubernetes.io/instance": service_account}
     file_labels = {**labels, "app.kubernetes.io/name": "verify-keyvault-file"}

@@ -20,6 +20,8 @@ binding = WorkloadBinding(
         # Optional: the secrets as files, and a Job per secret that proves the read (this repository's app/ image).
         "secret_provider_class": config.get_bool("secretProviderClass") or False,
         **({"verification_image": image} if (image := config.get("verificationImage")) else {}),
+        # A number from config is a float, as one from another language arrives through the schema.
+        **({"verification_retry_budget_seconds": budget} if (budget := config.get_float("retryBudget")) else {}),
     },
     opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
 )
