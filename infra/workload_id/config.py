@@ -125,8 +125,10 @@ class StackConfig:
 
 
 def first_line(err: BaseException) -> str:
-    """The first line of an error's message (an invoke's error carries the provider's whole response)."""
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+    """The provider's own first line of an invoke's error (the SDK wraps it in 'invoke of <token> failed:
+    invocation of <token> returned an error: ' and the whole response follows)."""
+    line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return line.rsplit("returned an error: ", 1)[-1]
 
 
 def _fail(key: str, problem: str, fix: str) -> ConfigError:
@@ -313,15 +315,6 @@ def _cluster(read: _Reader) -> dict[str, Any]:
     monitoring = read.flag("monitoring")
     acr_sku = cast(AcrSku, read.choice("acrSku", ACR_SKUS))
     existing = _existing(read, "existingCluster", "cluster")
-    if existing is not None:
-        # What only a cluster the stack creates can have: an existing cluster keeps its owner's settings.
-        for key, default in CLUSTER_DEFAULTS.items():
-            if read.raw(key) != default:
-                raise _fail(
-                    key,
-                    "applies only to a cluster this stack creates, not to existingCluster",
-                    f"pulumi config rm {key}",
-                )
     return {
         "kubernetes_version": kubernetes_version,
         "node_vm_size": node_vm_size,
@@ -368,21 +361,6 @@ def _vault(read: _Reader) -> dict[str, Any]:
         _cidr("keyVaultAllowedIpRanges", r) for r in read.texts("keyVaultAllowedIpRanges")
     )
     existing = _existing(read, "existingKeyVault", "vault")
-    if existing is not None:
-        # What only a vault the stack creates can have.
-        for key in ("keyVaultPurgeProtection", "keyVaultSoftDeleteDays", "keyVaultNetworkDefaultAction"):
-            if read.raw(key) != VAULT_DEFAULTS[key]:
-                raise _fail(
-                    key,
-                    "applies only to a vault this stack creates, not to existingKeyVault",
-                    f"pulumi config rm {key}",
-                )
-        if key_vault_allowed_ip_ranges:
-            raise _fail(
-                "keyVaultAllowedIpRanges",
-                "applies only to a vault this stack creates; an existing vault's firewall stays as its owner set it",
-                "pulumi config rm keyVaultAllowedIpRanges",
-            )
     return {
         "key_vault_purge_protection": key_vault_purge_protection,
         "key_vault_soft_delete_days": key_vault_soft_delete_days,
@@ -392,11 +370,42 @@ def _vault(read: _Reader) -> dict[str, Any]:
     }
 
 
-VAULT_DEFAULTS = {
+VAULT_DEFAULTS: dict[str, Any] = {
     "keyVaultPurgeProtection": False,
     "keyVaultSoftDeleteDays": 7,
     "keyVaultNetworkDefaultAction": "Allow",
+    # An existing vault's firewall stays as its owner set it.
+    "keyVaultAllowedIpRanges": [],
 }
+REGISTRY_DEFAULTS: dict[str, Any] = {"acrSku": "Basic"}
+# What only a resource the stack creates can have, by the key that names an existing one instead: set to anything
+# but its default beside that key, a setting is refused (an existing resource keeps its owner's settings).
+OWNED_ONLY: dict[str, tuple[str, dict[str, Any]]] = {
+    "existingCluster": ("cluster", CLUSTER_DEFAULTS),
+    "existingKeyVault": ("vault", VAULT_DEFAULTS),
+    "existingRegistry": ("registry", REGISTRY_DEFAULTS),
+}
+
+
+def _refuse_settings_of_existing(read: _Reader) -> None:
+    """Every setting of a resource the stack does not create, in one line with one command that removes them
+    all (before any is validated: a prod placeholder would otherwise be refused first, then removed)."""
+    refused: dict[str, str] = {}  # setting -> the existing-resource key it conflicts with
+    for existing_key, (_, defaults) in OWNED_ONLY.items():
+        if read.object(existing_key) != {}:
+            refused |= {key: existing_key for key, default in defaults.items() if read.raw(key) != default}
+    if not refused:
+        return
+    keys, owners = list(refused), list(dict.fromkeys(refused.values()))
+    if len(keys) == 1:
+        what = OWNED_ONLY[owners[0]][0]
+        raise _fail(
+            keys[0], f"applies only to a {what} this stack creates, not to {owners[0]}", f"pulumi config rm {keys[0]}"
+        )
+    raise ConfigError(
+        f"config {', '.join(repr(k) for k in keys)}: apply only to what this stack creates, not to {', '.join(owners)}."
+        f" Fix: pulumi config rm-all {' '.join(keys)}"
+    )
 
 
 def _existing(read: _Reader, key: str, what: str) -> ExistingResource | None:
@@ -537,17 +546,12 @@ def _workloads(read: _Reader) -> dict[str, Any]:
 def load_config(config: pulumi.Config | None = None) -> StackConfig:
     """Read and validate the stack configuration; raise ConfigError on the first bad key."""
     read = _Reader(config if config is not None else pulumi.Config())
+    _refuse_settings_of_existing(read)
     return StackConfig(**_placement(read), **_cluster(read), **_vault(read), **_registry(read), **_workloads(read))
 
 
 def _registry(read: _Reader) -> dict[str, Any]:
     existing = _existing(read, "existingRegistry", "registry")
-    if existing is not None and read.raw("acrSku") != "Basic":
-        raise _fail(
-            "acrSku",
-            "applies only to a registry this stack creates, not to existingRegistry",
-            "pulumi config rm acrSku",
-        )
     grant_kubelet_acr_pull = read.flag("grantKubeletAcrPull")
     # Only a kubelet and a registry that both predate the stack can already hold the grant.
     if not grant_kubelet_acr_pull and (existing is None or _existing(read, "existingCluster", "cluster") is None):

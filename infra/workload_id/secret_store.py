@@ -285,9 +285,16 @@ def read_referenced_secrets(existing: ExistingResource, names: Sequence[str]) ->
             )
         except Exception as err:
             raise ConfigError(
-                f"config 'secrets': '{name}' is existing, but vault {existing.name} holds no such secret"
-                f" ({first_line(err)}). Fix: check the name, or remove existing to have the stack write it"
+                f"config 'secrets': '{name}' is existing, but vault {existing.name} cannot give it ({first_line(err)})."
+                " Fix: check the name (a deleted secret must be recovered first), or remove existing to have the"
+                " stack write it"
             ) from None
+        attributes = secret.properties.attributes
+        if attributes is not None and attributes.enabled is False:
+            raise ConfigError(
+                f"config 'secrets': '{name}' is existing, but disabled in vault {existing.name}: no one can read it."
+                f" Fix: az keyvault secret set-attributes --vault-name {existing.name} --name {name} --enabled true"
+            )
         found[name] = secret.id
     return found
 
@@ -313,7 +320,8 @@ def secrets_to_adopt(existing: ExistingResource, names: Sequence[str], tags: Map
         if any((found.tags or {}).get(key) != value for key, value in tags.items()):
             raise ConfigError(
                 f"config 'existingKeyVault': vault {existing.name} already holds a secret '{name}' that is not this"
-                " stack's. Fix: give this stack's secret another name (secretName, or its entry's name in secrets)"
+                " stack's. Fix: to read that one, list it in secrets as {name, existing: true}; else give this"
+                " stack's secret another name (secretName, or its entry's name in secrets)"
             )
         adopt[name] = found.id
     return adopt

@@ -15,8 +15,9 @@ from tests.stack import constants as t
 from tests.stack import wiring
 from tests.stack.azure_model import TENANT_ID, arm_id, model
 from tests.stack.destroy import Destroy
-from tests.stack.harness import Evaluation, evaluate
-from tests.stack.stacks import THREE_WORKLOADS
+from tests.stack.harness import Evaluation, EvaluationFailed, evaluate, evaluate_stack
+from tests.stack.stacks import DECLARED, THREE_WORKLOADS
+from tests.stack.test_config import assert_printed_as_one_line
 from tests.stack.test_existing_resources import (
     EXISTING,
     EXISTING_REGISTRY,
@@ -26,6 +27,7 @@ from tests.stack.test_existing_resources import (
     vault_exists,
 )
 from tests.stack.test_lifecycle_destroy import DOCUMENTED_DEPLOYER
+from workload_id.config import OWNED_ONLY
 
 # One worker with the other existing-resource tests and the policy pack's: the memo evaluates each once.
 pytestmark = pytest.mark.xdist_group("existing resources")
@@ -305,3 +307,24 @@ def test_bad_existing_cluster_settings_are_refused_in_one_line_before_any_resour
     config: dict[str, Any], message: str
 ) -> None:
     assert refusal(config, cluster_exists()).startswith(message)
+
+
+def test_the_settings_of_what_the_stack_no_longer_creates_are_refused_together() -> None:
+    """prod sets a dozen of them: one line naming all, and one command that removes them (before, one a run,
+    the placeholder authorizedIpRanges first)."""
+    with pytest.raises(EvaluationFailed) as raised:
+        evaluate_stack("prod", ALL_EXISTING, prior=cluster_exists())
+    message = str(raised.value.cause)
+    assert_printed_as_one_line(raised.value.cause)
+    keys = message.split(": apply only to what this stack creates, not to ")[0].removeprefix("config ")
+    refused = [key.strip("'") for key in keys.split(", ")]
+    assert {"nodeCount", "authorizedIpRanges", "keyVaultPurgeProtection", "acrSku"} <= set(refused)
+    assert message.endswith(f"Fix: pulumi config rm-all {' '.join(refused)}")
+    removed = {key: DECLARED[key]["default"] for key in refused}
+    evaluate_stack("prod", ALL_EXISTING | removed, prior=cluster_exists())
+
+
+def test_what_only_an_owned_resource_can_have_is_refused_only_off_its_declared_default() -> None:
+    for _, defaults in OWNED_ONLY.values():
+        for key, default in defaults.items():
+            assert DECLARED[key]["default"] == default, key

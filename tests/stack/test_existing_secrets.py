@@ -103,7 +103,7 @@ def test_a_second_up_changes_nothing_and_destroy_leaves_the_secret(referencing: 
     [
         (
             EXISTING | renamed("team-other"),
-            "config 'secrets': 'team-other' is existing, but vault kv-shared holds no such secret",
+            "config 'secrets': 'team-other' is existing, but vault kv-shared cannot give it ((ResourceNotFound)",
         ),
         (
             REFERENCING,
@@ -124,3 +124,27 @@ def test_a_second_up_changes_nothing_and_destroy_leaves_the_secret(referencing: 
 )
 def test_a_bad_existing_secret_is_refused_in_one_line_before_any_resource(config: dict[str, Any], message: str) -> None:
     assert refusal(config, team_secret_held()).startswith(message)
+
+
+def test_a_disabled_team_secret_is_refused_before_any_resource() -> None:
+    held = team_secret_held()
+    world = held.world.copy()
+    secret = world.objects[TEAM_SECRET_ID]
+    world.objects[TEAM_SECRET_ID] = secret | {"properties": {**secret["properties"], "attributes": {"enabled": False}}}
+    message = refusal(EXISTING | REFERENCING, dataclasses.replace(held, world=world.frozen()))
+    assert message == (
+        f"config 'secrets': '{TEAM_SECRET}' is existing, but disabled in vault kv-shared: no one can read it. Fix: az"
+        f" keyvault secret set-attributes --vault-name kv-shared --name {TEAM_SECRET} --enabled true"
+    )
+
+
+def test_forgetting_existing_on_the_teams_secret_names_that_fix() -> None:
+    """Listed without `existing: true`, the stack would write the team's secret: refused, pointing at `existing`."""
+    message = refusal(
+        EXISTING | renamed(TEAM_SECRET) | {"secrets": [{"name": "orders-db"}, {"name": TEAM_SECRET}]},
+        team_secret_held(),
+    )
+    assert (
+        f"already holds a secret '{TEAM_SECRET}' that is not this stack's. Fix: to read that one, list it in" in message
+    )
+    assert "{name, existing: true}" in message
