@@ -20,7 +20,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "cut" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(f"cut: {callspec.params['cut']}"))
+            cut = callspec.params["cut"]
+            # By name: every worker collects the same group (a Cut's repr holds its function's address).
+            item.add_marker(pytest.mark.xdist_group(f"cut: {getattr(cut, 'name', cut)}"))
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ program never imports.
 from __future__ import annotations
 
 import ast
+import os
 import re
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -104,3 +105,12 @@ def test_every_runtime_requirement_is_imported_by_the_program() -> None:
     used = {canonicalize_name(dist) for module in imported for dist in providers.get(module, [])}
     unused = [r.name for r in direct_requirements(ROOT / "requirements.in") if canonicalize_name(r.name) not in used]
     assert unused == []
+
+
+@pytest.mark.xdist_group("grouping probe")
+@pytest.mark.skipif("PYTEST_XDIST_WORKER" not in os.environ, reason="not run by the test command's workers")
+def test_the_test_command_keeps_an_xdist_group_on_one_worker(request: pytest.FixtureRequest) -> None:
+    """pytest-xdist's --dist loadgroup (the test command's) sends a group to one worker by tagging each test's
+    id with it; with a pytest that ignores the tag (9.x with xdist 3.8) every group is silently spread, and
+    shared evaluations run once per worker."""
+    assert request.node.nodeid.endswith("@grouping probe"), "the group tag is lost: xdist_group has no effect"
