@@ -16,13 +16,16 @@ Deployed = Callable[[str], Evaluation]
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests of one cut run in one process (with --dist loadgroup), which evaluates the cut once."""
+    """With --dist loadgroup, the tests of one cut run in one process, which evaluates the cut once; and so do
+    the other tests of one file, which share its evaluations (a test marked with a group keeps it)."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "cut" in callspec.params:
             cut = callspec.params["cut"]
             # By name: every worker collects the same group (a Cut's repr holds its function's address).
             item.add_marker(pytest.mark.xdist_group(f"cut: {getattr(cut, 'name', cut)}"))
+        elif item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(f"file: {item.nodeid.split('::')[0]}"))
 
 
 @pytest.fixture(scope="session")
