@@ -232,7 +232,11 @@ def workloads_from_list(value: object, secrets: list[SecretSpec]) -> list[Worklo
             raise SettingError(f"{at}.secrets", "must be a non-empty list of secret names", f"choose from {known}")
         for secret in read:
             if secret not in known:
-                raise SettingError(f"{at}.secrets", f"'{secret}' is not in 'secrets'", f"choose from {known}")
+                raise SettingError(
+                    f"{at}.secrets",
+                    f"'{secret}' is not in 'secrets'",
+                    f"choose from {known}, or add it to 'secrets' (with existing: true if your vault holds it)",
+                )
         delivery = entry.get("delivery", "sdk")
         if delivery not in DELIVERIES:
             raise SettingError(f"{at}.delivery", f"{delivery!r} is not one of {', '.join(DELIVERIES)}", "use sdk")
