@@ -54,7 +54,8 @@ binding_aliases.register(
 )
 client = authorization.get_client_config()
 
-secret_names = [secret.name for secret in config.secrets]
+# The secrets the stack writes (the others, existing: true, it only grants reading).
+written_secrets = [secret.name for secret in config.secrets if not secret.existing]
 last_outputs = history.last_outputs()
 secret_history = history.SecretHistory.from_outputs(last_outputs).in_vault(
     lambda suffix: (
@@ -71,8 +72,6 @@ kept_shorthand_identity = {
 }
 
 tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
-# The secrets the stack writes (the others it only grants reading).
-written_secrets = [secret.name for secret in config.secrets if not secret.existing]
 # What the existing vault already holds of this stack's (a destroy keeps the secrets): adopted, not created.
 kept_in_existing_vault = (
     secrets_to_adopt(config.existing_key_vault, written_secrets, tags) if config.existing_key_vault else {}
@@ -242,8 +241,10 @@ pulumi.export("clusterName", cluster.name)
 pulumi.export("clusterResourceGroupName", cluster.resource_group_name)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
 pulumi.export("keyVaultUri", store.vault_uri)
-pulumi.export("secretNames", secret_names)
-pulumi.export(history.RETIRED_SECRETS, secret_history.retired_after(secret_names))
+# The secrets the stack writes (its history counts only these), and those it only reads (existing: true).
+pulumi.export("secretNames", written_secrets)
+pulumi.export("existingSecretNames", [secret.name for secret in config.secrets if secret.existing])
+pulumi.export(history.RETIRED_SECRETS, secret_history.retired_after(written_secrets))
 pulumi.export("registryName", registry.name)
 pulumi.export("image", image.ref)
 # Per workload: the identity its pods become, where they run and the Jobs that proved its reads.

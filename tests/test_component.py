@@ -63,7 +63,7 @@ def test_a_changed_argument_changes_the_schema(monkeypatch: pytest.MonkeyPatch) 
 
 def test_one_version_and_the_locked_dependencies() -> None:
     project = tomllib.loads((PACKAGE_DIR / "pyproject.toml").read_text())["project"]
-    assert SCHEMA["version"] == project["version"] == "0.1.0"
+    assert SCHEMA["version"] == project["version"] == "0.2.0"
     assert SCHEMA["name"] == "workloadid"
     assert yaml.safe_load((PACKAGE_DIR / "PulumiPlugin.yaml").read_text())["runtime"]["name"] == "python"
     locked = pins(ROOT / "requirements.txt")
@@ -131,7 +131,7 @@ def run_consumer(installed: Path, config: dict[str, Any], **options: Any) -> Eva
 
 def test_the_package_installs_from_a_path(installed: Path) -> None:
     assert (installed / "workload_binding" / "binding.py").is_file()
-    assert list(installed.glob("workload_id_binding-0.1.0.dist-info"))
+    assert list(installed.glob("workload_id_binding-0.2.0.dist-info"))
 
 
 def test_an_outside_python_program_binds_its_workload(consumer: Evaluation) -> None:

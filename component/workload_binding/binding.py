@@ -16,7 +16,7 @@ from pulumi_azure_native import authorization, keyvault, managedidentity
 from . import csi
 from .verification import DEFAULT_RETRY_BUDGET_SECONDS, Verification, retry_budget_seconds, verification_jobs
 
-PACKAGE, VERSION = "workloadid", "0.1.0"  # the package's name and version (pyproject.toml)
+PACKAGE, VERSION = "workloadid", "0.2.0"  # the package's name and version (pyproject.toml)
 TYPE_TOKEN = f"{PACKAGE}:index:WorkloadBinding"
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"

@@ -86,8 +86,9 @@ class AksCluster(pulumi.ComponentResource):
             else None
         )
 
-        # An existing cluster is always signed in to with Entra ID (kubelogin), as the deployer: never with
-        # its admin certificate, which would bypass the per-namespace roles.
+        # An existing cluster is always signed in to with Entra ID (kubelogin), as the deployer, whatever its own
+        # setting: its admin certificate would bypass the per-namespace roles (config refuses disableLocalAccounts
+        # false beside existingCluster; the credentials are chosen here, so the rule is stated here too).
         self.uses_local_accounts = existing is None and not config.disable_local_accounts
         if self.uses_local_accounts:
             admin_credentials = containerservice.list_managed_cluster_admin_credentials_output(
@@ -209,7 +210,7 @@ class AksCluster(pulumi.ComponentResource):
         )
 
     def egress_ips(self) -> pulumi.Output[list[str]]:
-        """The public IPs the cluster's pods leave through (its managed outbound load balancer)."""
+        """The public IPs the cluster's pods leave through (its managed load balancer's or NAT gateway's)."""
 
         def lookup(cluster: containerservice.GetManagedClusterResult) -> pulumi.Output[list[str]]:
             ids = egress_ip_ids(cluster)

@@ -127,8 +127,10 @@ class StackConfig:
 def first_line(err: BaseException) -> str:
     """The provider's own first line of an invoke's error (the SDK wraps it in 'invoke of <token> failed:
     invocation of <token> returned an error: ' and the whole response follows)."""
-    line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-    return line.rsplit("returned an error: ", 1)[-1]
+    line = (str(err).strip().splitlines() or [type(err).__name__])[0].rsplit("returned an error: ", 1)[-1]
+    # ARM's "(Code) Message" reads "Code: Message" inside the refusal's own parentheses.
+    code, closing, message = line.removeprefix("(").partition(") ")
+    return f"{code}: {message}" if line.startswith("(") and closing else line
 
 
 def _fail(key: str, problem: str, fix: str) -> ConfigError:
@@ -158,6 +160,16 @@ class _Reader:
 
     def text(self, key: str) -> str:
         return str(self._raw(key, self._config.get)).strip()
+
+    def typed(self, key: str, like: Any) -> Any:
+        """The value read as the program reads a key of `like`'s type (True and 01 as true and 1)."""
+        if isinstance(like, bool):
+            return self.flag(key)
+        if isinstance(like, int):
+            return self.integer(key)
+        if isinstance(like, list):
+            return list(self.texts(key))
+        return self.text(key)
 
     def raw(self, key: str) -> Any:
         """The value as the stack gives it (numbers parsed), for comparing with a default."""
@@ -393,7 +405,7 @@ def _refuse_settings_of_existing(read: _Reader) -> None:
     refused: dict[str, str] = {}  # setting -> the existing-resource key it conflicts with
     for existing_key, (_, defaults) in OWNED_ONLY.items():
         if read.object(existing_key) != {}:
-            refused |= {key: existing_key for key, default in defaults.items() if read.raw(key) != default}
+            refused |= {key: existing_key for key, default in defaults.items() if read.typed(key, default) != default}
     if not refused:
         return
     keys, owners = list(refused), list(dict.fromkeys(refused.values()))

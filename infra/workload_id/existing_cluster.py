@@ -126,7 +126,8 @@ def _kubelet(found: containerservice.GetManagedClusterResult) -> tuple[str, str]
     if kubelet is None or not kubelet.object_id:
         return (
             "has no kubelet managed identity (nodes pull the image with it)",
-            "{update} --enable-managed-identity (it reimages the nodes)",
+            "{update} --enable-managed-identity, then for each node pool az aks nodepool upgrade --resource-group"
+            " {group} --cluster-name {name} --name <pool> --node-image-only (the kubelet moves with the node image)",
         )
     return None
 
@@ -135,12 +136,13 @@ def egress_ip_ids(cluster: containerservice.GetManagedClusterResult) -> list[str
     """The ids of the public IPs the cluster sends from: its managed outbound load balancer's, or its managed NAT
     gateway's; none with your own NAT gateway or route (userAssignedNATGateway, userDefinedRouting)."""
     profile = cluster.network_profile
-    if profile is None:
-        return []
-    if profile.outbound_type == "managedNATGateway":
+    outbound = (profile.outbound_type if profile is not None else None) or "loadBalancer"
+    if profile is not None and outbound == "managedNATGateway":
         gateway = profile.nat_gateway_profile
         refs = gateway.effective_outbound_ips if gateway is not None else None
-    else:
+    elif profile is not None and outbound == "loadBalancer":
         balancer = profile.load_balancer_profile
         refs = balancer.effective_outbound_ips if balancer is not None else None
+    else:
+        refs = None  # its owner's NAT gateway or route: the load balancer's IPs (if any) are not where pods leave from
     return [ref.id for ref in refs or [] if ref.id]

@@ -12,10 +12,10 @@ import pulumi_kubernetes as k8s
 from workload_binding import WorkloadBinding
 from workload_binding.csi import MOUNT_PATH
 from workload_binding.jobs import JobTimeouts, PodSpec, deny_all_policy, job_name, reader_job, sdk_egress_policy
+from workload_binding.verification import WORKLOAD_IDENTITY_USE_LABEL
 
 from .csi import SecretProviderClass
 
-WORKLOAD_IDENTITY_USE_LABEL = "azure.workload.identity/use"
 PART_OF = "workload-identity-demo"
 # The app.kubernetes.io/name of the Jobs' pods, per delivery mode (app.kubernetes.io/instance: the workload).
 JOB_NAME = "read-keyvault-secret"

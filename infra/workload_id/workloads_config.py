@@ -173,7 +173,11 @@ def secrets_from_list(value: object, read_secret: Callable[[str], pulumi.Output[
             raise SettingError(f"{at}.name", f"'{name}' is listed twice", "give each secret its own name")
         existing = entry.get("existing", False)
         if not isinstance(existing, bool):
-            raise SettingError(f"{at}.existing", f"{existing!r} is not true or false", "use true or false")
+            raise SettingError(
+                f"{at}.existing",
+                f"{existing!r} is not a boolean",
+                f"pulumi config set --path '{at}.existing' true (unquoted, so it is stored as a boolean)",
+            )
         if existing:
             written = sorted(set(entry) - {"name", "existing"})
             if written:
@@ -274,4 +278,4 @@ def isolation_summary(workload: WorkloadSpec, secrets: tuple[SecretSpec, ...]) -
         return f"refused {denied} (403 ForbiddenByRbac), checked at up"
     if workload.delivery == "none":
         return "not checked: delivery none runs no Jobs"
-    return "not checked: it holds every secret of the vault"
+    return "not checked: it holds every secret this stack lists"

@@ -136,6 +136,10 @@ def test_the_first_preview_knows_the_clusters_issuer_and_kubelet(on_cluster: Eva
     issuer = live_cluster(on_cluster)["oidcIssuerProfile"]["issuerURL"]
     assert {c.inputs["issuer"] for c in preview.of_type(t.FEDERATED_CREDENTIAL)} == {issuer}
     assert preview.exports["oidcIssuerUrl"] == issuer
+    (acr_pull,) = [
+        a for a in preview.of_type(t.ROLE_ASSIGNMENT) if str(a.inputs["roleDefinitionId"]).endswith(t.ACR_PULL)
+    ]
+    assert acr_pull.inputs["principalId"] == live_cluster(on_cluster)["identityProfile"]["kubeletidentity"]["objectId"]
     # Nothing of the three is created, so a first preview knows where everything goes.
     known = {key: preview.exports[key] for key in ("clusterName", "clusterResourceGroupName", "registryName")}
     assert known == {

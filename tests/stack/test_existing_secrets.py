@@ -92,6 +92,20 @@ def test_a_workload_not_granted_it_is_proven_refused_it(referencing: Evaluation)
     assert (env["DENIED_SECRET_NAME"], env["DENIED_SECRET_OWNERS"]) == (TEAM_SECRET, "orders")
 
 
+def test_the_teams_secret_is_no_secret_of_the_stack_and_never_retired(referencing: Evaluation) -> None:
+    """Listed apart from the secrets the stack writes: dropped from config, it is not retired (the history would
+    adopt, and write, a retired name that comes back)."""
+    assert (referencing.exports["secretNames"], referencing.exports["existingSecretNames"]) == (
+        ["orders-db"],
+        [TEAM_SECRET],
+    )
+    dropped = REFERENCING | {
+        "secrets": [{"name": "orders-db"}],
+        "workloads": [w | {"secrets": ["orders-db"]} for w in REFERENCING["workloads"]],
+    }
+    assert evaluate(EXISTING | dropped, prior=referencing).exports["retiredSecretNames"] == []
+
+
 def test_a_second_up_changes_nothing_and_destroy_leaves_the_secret(referencing: Evaluation) -> None:
     assert evaluate(EXISTING | REFERENCING, prior=referencing).changes(referencing) == {}
     assert Destroy(referencing, DOCUMENTED_DEPLOYER).run() == []
@@ -103,7 +117,7 @@ def test_a_second_up_changes_nothing_and_destroy_leaves_the_secret(referencing: 
     [
         (
             EXISTING | renamed("team-other"),
-            "config 'secrets': 'team-other' is existing, but vault kv-shared cannot give it ((ResourceNotFound)",
+            "config 'secrets': 'team-other' is existing, but vault kv-shared cannot give it (ResourceNotFound: ",
         ),
         (
             REFERENCING,
@@ -111,7 +125,7 @@ def test_a_second_up_changes_nothing_and_destroy_leaves_the_secret(referencing: 
         ),
         (
             EXISTING | REFERENCING | {"secrets": [{"name": "orders-db"}, {"name": TEAM_SECRET, "existing": "yes"}]},
-            "config 'secrets[1].existing': 'yes' is not true or false",
+            "config 'secrets[1].existing': 'yes' is not a boolean",
         ),
         (
             EXISTING

@@ -380,6 +380,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
         "oidcIssuerUrl",
         "keyVaultUri",
         "secretNames",
+        "existingSecretNames",
         "retiredSecretNames",
         "registryName",
         "image",
@@ -393,6 +394,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
     assert dev.exports["clusterResourceGroupName"] == dev.exports["resourceGroupName"]
     identity = dev.one(t.IDENTITY)
     assert dev.exports["secretNames"] == ["demo-secret"]
+    assert dev.exports["existingSecretNames"] == []
     assert dev.exports["retiredSecretNames"] == []  # none left behind yet (test_lifecycle_rename.py)
     assert dev.exports["workloads"] == {
         "demo": {
@@ -403,7 +405,7 @@ def test_outputs_tell_the_user_everything_and_leak_nothing(dev: Evaluation) -> N
             "serviceAccount": "keyvault-reader",
             "secrets": ["demo-secret"],
             "jobNames": ["demo-read-demo-secret", "demo-read-file-demo-secret"],
-            "isolation": "not checked: it holds every secret of the vault",
+            "isolation": "not checked: it holds every secret this stack lists",
         }
     }
     # One command for both Jobs: their pods carry the part-of label, and each line names its pod.

@@ -270,7 +270,7 @@ def test_each_workload_is_proven_refused_a_secret_it_was_not_granted(three: Eval
 
 
 def test_a_workload_that_holds_every_secret_says_so_and_runs_no_check(dev: Evaluation) -> None:
-    assert dev.exports["workloads"]["demo"]["isolation"] == "not checked: it holds every secret of the vault"
+    assert dev.exports["workloads"]["demo"]["isolation"] == "not checked: it holds every secret this stack lists"
     assert not [j for j in dev.of_type(t.JOB) if j.name.endswith("-isolation-job")]
 
 

@@ -125,12 +125,17 @@ class VaultSecret:
 
 
 def _secrets_by_name(ev: Evaluation) -> dict[str, VaultSecret]:
-    """Every secret of the vault: those the stack writes, and those it only reads (`existing: true`)."""
+    """The secrets the stack writes, and those it only grants reading (`existing: true`): a grant's scope that the
+    vault holds and the stack does not declare."""
+    written = {s.inputs["secretName"]: VaultSecret(s.id, s) for s in ev.of_type(t.SECRET)}
     prefix = _vault_id(ev).lower() + "/secrets/"
-    held = {
-        rid.rsplit("/", 1)[-1]: VaultSecret(rid, None) for rid in ev.world.objects if rid.lower().startswith(prefix)
+    scopes = {g.inputs["scope"] for g in ev.of_type(t.ROLE_ASSIGNMENT) if g.inputs["scope"].lower().startswith(prefix)}
+    read_only = {
+        scope.rsplit("/", 1)[-1]: VaultSecret(ev.world.get(scope)["id"], None)  # the vault must hold it
+        for scope in scopes
+        if scope.rsplit("/", 1)[-1] not in written
     }
-    return held | {s.inputs["secretName"]: VaultSecret(s.id, s) for s in ev.of_type(t.SECRET)}
+    return read_only | written
 
 
 def _read_secret(job: Registered) -> str:
