@@ -332,3 +332,22 @@ def test_what_only_an_owned_resource_can_have_is_refused_only_off_its_declared_d
     for _, defaults in OWNED_ONLY.values():
         for key, default in defaults.items():
             assert DECLARED[key]["default"] == default, key
+
+
+def test_a_default_written_another_way_is_no_setting_of_its_own() -> None:
+    """`pulumi config set disableLocalAccounts True`, `nodeCount 01`: read as the program reads them, defaults."""
+    same = {"disableLocalAccounts": "True", "nodeCount": "01", "aksTier": "Free ", "monitoring": "False"}
+    ev = evaluate(ALL_EXISTING | THREE_WORKLOADS | same, prior=cluster_exists())
+    assert ev.of_type(t.CLUSTER) == []
+
+
+def test_behind_its_owners_route_a_clusters_load_balancer_ips_are_not_let_in() -> None:
+    """A cluster moved to userDefinedRouting may still report its load balancer's IPs; its pods leave elsewhere."""
+    routed = {
+        "networkPolicy": "cilium",
+        "outboundType": "userDefinedRouting",
+        "loadBalancerProfile": {"effectiveOutboundIPs": [{"id": NAT_IP}]},
+    }
+    closed = {"existingKeyVault": {}, "keyVaultNetworkDefaultAction": "Deny"}
+    message = refusal(ALL_EXISTING | THREE_WORKLOADS | closed, cluster_exists(networkProfile=routed))
+    assert "sends from no managed outbound IPs (your own NAT gateway or route)" in message
