@@ -110,27 +110,7 @@ class WorkloadBinding(pulumi.ComponentResource):
             audiences=[TOKEN_EXCHANGE_AUDIENCE],
             opts=child,
         )
-        role_definition = pulumi.Output.from_input(args["key_vault_id"]).apply(
-            lambda vault_id: "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}".format(
-                vault_id.split("/")[2], KEY_VAULT_SECRETS_USER
-            )
-        )
-        # Each grant scoped to its secret: the identity cannot even list the vault's other secrets.
-        self.grants = {
-            secret: authorization.RoleAssignment(
-                # "." is in neither a workload's nor a secret's alphabet: `orders` + `api-key` and `orders-api` +
-                # `key` name two grants, not one URN.
-                f"{name}.{secret}-secrets-user",
-                principal_id=live.principal_id,
-                # The identity is seconds old; without the type ARM may not find it yet.
-                principal_type="ServicePrincipal",
-                role_definition_id=role_definition,
-                scope=pulumi.Output.concat(args["key_vault_id"], "/secrets/", secret),
-                # ARM cannot change an assignment's role; a new role is a new assignment.
-                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["roleDefinitionId"]),
-            )
-            for secret in args["secret_names"]
-        }
+        self.grants = self._grants(name, args, live.principal_id)
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata={
@@ -145,21 +125,7 @@ class WorkloadBinding(pulumi.ComponentResource):
         )
         self.identity = identity
         self.secret_provider_class = (
-            k8s.apiextensions.CustomResource(
-                f"{name}-secret-provider-class",
-                api_version=csi.API_VERSION,
-                kind="SecretProviderClass",
-                metadata={"name": csi.class_name(account), "namespace": namespace},
-                spec=csi.class_spec(
-                    client_id=live.client_id,
-                    tenant_id=live.tenant_id,
-                    vault_name=pulumi.Output.from_input(args["key_vault_id"]).apply(lambda i: i.split("/")[8]),
-                    secret_names=args["secret_names"],
-                ),
-                opts=child,
-            )
-            if args.get("secret_provider_class")
-            else None
+            self._secret_provider_class(name, args, live) if args.get("secret_provider_class") else None
         )
         self.verification_jobs = self._verify(name, args, live, account) if args.get("verification_image") else []
 
@@ -191,6 +157,51 @@ class WorkloadBinding(pulumi.ComponentResource):
                 "serviceAccountName": self.service_account_name,
                 "roleAssignmentIds": self.role_assignment_ids,
             }
+        )
+
+    def _grants(
+        self, name: str, args: WorkloadBindingArgs, principal_id: pulumi.Input[str]
+    ) -> dict[str, authorization.RoleAssignment]:
+        """Key Vault Secrets User per secret, scoped to it: the identity cannot even list the vault's others."""
+        role_definition = pulumi.Output.from_input(args["key_vault_id"]).apply(
+            lambda vault_id: "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}".format(
+                vault_id.split("/")[2], KEY_VAULT_SECRETS_USER
+            )
+        )
+        return {
+            secret: authorization.RoleAssignment(
+                # "." is in neither a workload's nor a secret's alphabet: `orders` + `api-key` and `orders-api` +
+                # `key` name two grants, not one URN.
+                f"{name}.{secret}-secrets-user",
+                principal_id=principal_id,
+                # The identity is seconds old; without the type ARM may not find it yet.
+                principal_type="ServicePrincipal",
+                role_definition_id=role_definition,
+                scope=pulumi.Output.concat(args["key_vault_id"], "/secrets/", secret),
+                # ARM cannot change an assignment's role; a new role is a new assignment.
+                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["roleDefinitionId"]),
+            )
+            for secret in args["secret_names"]
+        }
+
+    def _secret_provider_class(
+        self,
+        name: str,
+        args: WorkloadBindingArgs,
+        live: pulumi.Output[managedidentity.GetUserAssignedIdentityResult],
+    ) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            f"{name}-secret-provider-class",
+            api_version=csi.API_VERSION,
+            kind="SecretProviderClass",
+            metadata={"name": csi.class_name(args["service_account_name"]), "namespace": args["namespace"]},
+            spec=csi.class_spec(
+                client_id=live.client_id,
+                tenant_id=live.tenant_id,
+                vault_name=pulumi.Output.from_input(args["key_vault_id"]).apply(lambda i: i.split("/")[8]),
+                secret_names=args["secret_names"],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _verify(
