@@ -366,7 +366,7 @@ def test_the_pack_and_the_program_agree_on_the_audience_and_the_role_ids() -> No
 
 
 @pytest.mark.xdist_group("existing resources")
-@pytest.mark.parametrize("existing", ["vault and registry", "cluster, vault and registry"])
+@pytest.mark.parametrize("existing", ["vault and registry", "cluster, vault and registry", "and AcrPull already held"])
 def test_a_stack_on_existing_resources_passes_every_policy(existing: str) -> None:
     """existingCluster, existingKeyVault, existingRegistry: none is declared, so no cluster, vault or registry
     policy has a resource to judge; every other policy still holds (tests/stack/test_existing_resources.py,
@@ -374,7 +374,8 @@ def test_a_stack_on_existing_resources_passes_every_policy(existing: str) -> Non
     if existing == "vault and registry":
         ev = adopting(EXISTING_REGISTRY | THREE_WORKLOADS)
     else:
-        ev = evaluate(ALL_EXISTING | THREE_WORKLOADS, prior=cluster_exists())
+        held = {"grantKubeletAcrPull": False} if existing == "and AcrPull already held" else {}
+        ev = evaluate(ALL_EXISTING | THREE_WORKLOADS | held, prior=cluster_exists())
     assert stack_violations(ev) == {}
     said = {r.name: resource_violations(r) for r in ev.custom_resources()}
     assert {name: messages for name, messages in said.items() if messages} == {}
