@@ -5,6 +5,7 @@ deleted; the stack adds its managed namespaces to it and signs in to it with Ent
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -351,3 +352,14 @@ def test_behind_its_owners_route_a_clusters_load_balancer_ips_are_not_let_in() -
     closed = {"existingKeyVault": {}, "keyVaultNetworkDefaultAction": "Deny"}
     message = refusal(ALL_EXISTING | THREE_WORKLOADS | closed, cluster_exists(networkProfile=routed))
     assert "sends from no managed outbound IPs (your own NAT gateway or route)" in message
+
+
+def test_a_private_cluster_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    """Its API server answers only inside its network, and the provider, the waits and the checks call it from
+    where `up` runs (the engine shows the warning; the mocks log it)."""
+    private = {"enablePrivateCluster": True, "privateDNSZone": "system"}
+    with caplog.at_level(logging.WARNING):
+        evaluate(ALL_EXISTING | THREE_WORKLOADS, prior=cluster_exists(apiServerAccessProfile=private))
+    assert any(
+        f"cluster {CLUSTER_NAME} in resource group {PLATFORM_GROUP} is private" in r.message for r in caplog.records
+    )
