@@ -14,36 +14,20 @@ from workload_id import WorkloadBinding, adopt, binding_aliases, history, naming
 from workload_id.cluster import AksCluster
 from workload_id.config import load_config
 from workload_id.csi import SecretProviderClass
-from workload_id.existing_cluster import read_existing_cluster
+from workload_id.existing import read_existing
 from workload_id.image import AppImage
 from workload_id.namespace import AppNamespace
 from workload_id.placement import Placement
-from workload_id.registry import ContainerRegistry, read_existing_registry
-from workload_id.secret_store import SecretStore, read_existing_vault, read_referenced_secrets, secrets_to_adopt
+from workload_id.registry import ContainerRegistry
+from workload_id.secret_store import SecretStore
 from workload_id.workload import PART_OF, DeniedRead, JobSettings, SecretRead, Workload, instance_labels
 from workload_id.workloads_config import WorkloadSpec, denied_secret, isolation_summary
 
 config = load_config()
 project, stack = pulumi.get_project(), pulumi.get_stack()
+tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
 # Each existing resource is read, and refused if unusable, before anything is declared.
-existing_cluster = (
-    read_existing_cluster(
-        config.existing_cluster,
-        needs_csi=config.reads_with_csi,
-        # A closed vault firewall lets the cluster's egress IPs in, unless the ranges to allow are listed.
-        needs_egress_ips=config.key_vault_network_default_action == "Deny" and not config.key_vault_allowed_ip_ranges,
-    )
-    if config.existing_cluster
-    else None
-)
-existing_vault = read_existing_vault(config.existing_key_vault) if config.existing_key_vault else None
-existing_registry = read_existing_registry(config.existing_registry) if config.existing_registry else None
-# The secrets the team's vault already holds (`existing: true`; config allows them only with existingKeyVault).
-referenced_secrets = (
-    read_referenced_secrets(config.existing_key_vault, [s.name for s in config.secrets if s.existing])
-    if config.existing_key_vault
-    else {}
-)
+existing = read_existing(config, tags)
 adopt.register(adopt.requested(stack))
 binding_aliases.register(
     {
@@ -54,8 +38,6 @@ binding_aliases.register(
 )
 client = authorization.get_client_config()
 
-# The secrets the stack writes (the others, existing: true, it only grants reading).
-written_secrets = [secret.name for secret in config.secrets if not secret.existing]
 last_outputs = history.last_outputs()
 secret_history = history.SecretHistory.from_outputs(last_outputs).in_vault(
     lambda suffix: (
@@ -71,11 +53,6 @@ kept_shorthand_identity = {
     workload for workload, name in history.identity_names(last_outputs).items() if name == SHORTHAND_IDENTITY
 }
 
-tags = {"project": project, "stack": stack, "managed-by": "pulumi"}
-# What the existing vault already holds of this stack's (a destroy keeps the secrets): adopted, not created.
-kept_in_existing_vault = (
-    secrets_to_adopt(config.existing_key_vault, written_secrets, tags) if config.existing_key_vault else {}
-)
 resource_group_name = naming.resource_group_name(config.name_prefix, stack)
 group = resources.ResourceGroup(
     "resource-group",
@@ -94,7 +71,7 @@ registry = ContainerRegistry(
     placement=placement,
     registry_name=suffix.result.apply(lambda s: naming.registry_name(config.name_prefix, stack, s)),
     sku=config.acr_sku,
-    existing=existing_registry,
+    existing=existing.registry,
 )
 image = AppImage(
     "app-image",
@@ -111,7 +88,7 @@ cluster = AksCluster(
     tenant_id=client.tenant_id,
     subscription_id=client.subscription_id,
     registry_id=registry.id,
-    existing=existing_cluster,
+    existing=existing.cluster,
 )
 store = SecretStore(
     "secret-store",
@@ -120,15 +97,15 @@ store = SecretStore(
     vault_name=suffix.result.apply(lambda s: naming.key_vault_name(config.name_prefix, stack, s)),
     tenant_id=client.tenant_id,
     # With the vault firewall closed, the Job's pods still need in: allow the cluster's egress IPs.
-    allowed_ips=cluster.egress_ips() if config.key_vault_network_default_action == "Deny" else [],
-    adopt=kept_in_existing_vault
+    allowed_ips=cluster.egress_ips() if config.closes_vault_firewall else [],
+    adopt=existing.kept_secrets
     | secret_history.adoptions(
-        written_secrets,
+        config.written_secret_names,
         client.subscription_id,
         config.existing_key_vault.resource_group if config.existing_key_vault else resource_group_name,
     ),
-    existing_vault=existing_vault,
-    referenced=referenced_secrets,
+    existing_vault=existing.vault,
+    referenced=existing.referenced_secrets,
 )
 # Every distinct namespace a managed namespace, with the deployer's role on it; the first one takes over
 # the namespace of a stack that had one workload.
@@ -242,9 +219,9 @@ pulumi.export("clusterResourceGroupName", cluster.resource_group_name)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
 pulumi.export("keyVaultUri", store.vault_uri)
 # The secrets the stack writes (its history counts only these), and those it only reads (existing: true).
-pulumi.export("secretNames", written_secrets)
-pulumi.export("existingSecretNames", [secret.name for secret in config.secrets if secret.existing])
-pulumi.export(history.RETIRED_SECRETS, secret_history.retired_after(written_secrets))
+pulumi.export("secretNames", config.written_secret_names)
+pulumi.export("existingSecretNames", config.existing_secret_names)
+pulumi.export(history.RETIRED_SECRETS, secret_history.retired_after(config.written_secret_names))
 pulumi.export("registryName", registry.name)
 pulumi.export("image", image.ref)
 # Per workload: the identity its pods become, where they run and the Jobs that proved its reads.

@@ -9,10 +9,12 @@ from pulumi_azure_native import authorization, containerservice, monitor, networ
 
 from . import roles
 from .config import StackConfig
-from .existing_cluster import CSI_ADDON, egress_ip_ids
 from .kubeconfig import decode_kubeconfig, non_interactive_kubeconfig
 from .placement import Placement
 
+# The AKS add-on of the Secrets Store CSI driver and its Azure Key Vault provider (ARM's spelling; it comes back
+# so, but is compared without case where read).
+CSI_ADDON = "azureKeyvaultSecretsProvider"
 # Explicit (AKS's overlay default is 250): the kubelet reserves memory per possible pod, and
 # 110 is Kubernetes' own per-node ceiling. Fixed when a pool is created, so changes are ignored:
 # a pool created with another value (before it was set here) keeps it.
@@ -293,3 +295,19 @@ def _kubelet_object_id(
     if not object_id:
         raise ValueError("the cluster reports no kubelet identity (identityProfile.kubeletidentity.objectId)")
     return object_id
+
+
+def egress_ip_ids(cluster: containerservice.GetManagedClusterResult) -> list[str]:
+    """The ids of the public IPs the cluster sends from: its managed outbound load balancer's, or its managed NAT
+    gateway's; none with your own NAT gateway or route (userAssignedNATGateway, userDefinedRouting)."""
+    profile = cluster.network_profile
+    outbound = (profile.outbound_type if profile is not None else None) or "loadBalancer"
+    if profile is not None and outbound == "managedNATGateway":
+        gateway = profile.nat_gateway_profile
+        refs = gateway.effective_outbound_ips if gateway is not None else None
+    elif profile is not None and outbound == "loadBalancer":
+        balancer = profile.load_balancer_profile
+        refs = balancer.effective_outbound_ips if balancer is not None else None
+    else:
+        refs = None  # its owner's NAT gateway or route: the load balancer's IPs (if any) are not where pods leave from
+    return [ref.id for ref in refs or [] if ref.id]

@@ -115,6 +115,21 @@ class StackConfig:
         """Whether any workload mounts secrets through the CSI driver (the add-on is on)."""
         return any(w.reads_with_csi for w in self.workloads)
 
+    @property
+    def written_secret_names(self) -> list[str]:
+        """The secrets the stack writes (the others, existing: true, it only grants reading)."""
+        return [s.name for s in self.secrets if not s.existing]
+
+    @property
+    def existing_secret_names(self) -> list[str]:
+        """The secrets an existing vault already holds, which the stack only grants reading."""
+        return [s.name for s in self.secrets if s.existing]
+
+    @property
+    def closes_vault_firewall(self) -> bool:
+        """Whether the stack's vault denies by default (then the cluster's egress IPs are let in)."""
+        return self.key_vault_network_default_action == "Deny"
+
     def secret(self, name: str) -> SecretSpec:
         return next(s for s in self.secrets if s.name == name)
 
@@ -555,18 +570,12 @@ def _workloads(read: _Reader) -> dict[str, Any]:
     }
 
 
-def load_config(config: pulumi.Config | None = None) -> StackConfig:
-    """Read and validate the stack configuration; raise ConfigError on the first bad key."""
-    read = _Reader(config if config is not None else pulumi.Config())
-    _refuse_settings_of_existing(read)
-    return StackConfig(**_placement(read), **_cluster(read), **_vault(read), **_registry(read), **_workloads(read))
-
-
-def _registry(read: _Reader) -> dict[str, Any]:
+def _registry(read: _Reader, existing_cluster: ExistingResource | None) -> dict[str, Any]:
+    """The registry, and whether its kubelet's AcrPull is the stack's to grant."""
     existing = _existing(read, "existingRegistry", "registry")
     grant_kubelet_acr_pull = read.flag("grantKubeletAcrPull")
     # Only a kubelet and a registry that both predate the stack can already hold the grant.
-    if not grant_kubelet_acr_pull and (existing is None or _existing(read, "existingCluster", "cluster") is None):
+    if not grant_kubelet_acr_pull and (existing is None or existing_cluster is None):
         raise _fail(
             "grantKubeletAcrPull",
             "is false, but the stack creates the cluster or the registry, so nothing else grants the kubelet AcrPull",
@@ -574,3 +583,12 @@ def _registry(read: _Reader) -> dict[str, Any]:
             " when the kubelet already pulls from that registry)",
         )
     return {"existing_registry": existing, "grant_kubelet_acr_pull": grant_kubelet_acr_pull}
+
+
+def load_config(config: pulumi.Config | None = None) -> StackConfig:
+    """Read and validate the stack configuration; raise ConfigError on the first bad key."""
+    read = _Reader(config if config is not None else pulumi.Config())
+    _refuse_settings_of_existing(read)
+    cluster = _cluster(read)
+    registry = _registry(read, cluster["existing_cluster"])
+    return StackConfig(**_placement(read), **cluster, **_vault(read), **registry, **_workloads(read))

@@ -9,10 +9,8 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import containerservice
 
+from .cluster import CSI_ADDON, egress_ip_ids
 from .config import ConfigError, ExistingResource, first_line
-
-# The add-on's key in the cluster's addonProfiles (ARM's spelling; compared without case).
-CSI_ADDON = "azureKeyvaultSecretsProvider"
 
 
 def read_existing_cluster(
@@ -130,19 +128,3 @@ def _kubelet(found: containerservice.GetManagedClusterResult) -> tuple[str, str]
             " {group} --cluster-name {name} --name <pool> --node-image-only (the kubelet moves with the node image)",
         )
     return None
-
-
-def egress_ip_ids(cluster: containerservice.GetManagedClusterResult) -> list[str]:
-    """The ids of the public IPs the cluster sends from: its managed outbound load balancer's, or its managed NAT
-    gateway's; none with your own NAT gateway or route (userAssignedNATGateway, userDefinedRouting)."""
-    profile = cluster.network_profile
-    outbound = (profile.outbound_type if profile is not None else None) or "loadBalancer"
-    if profile is not None and outbound == "managedNATGateway":
-        gateway = profile.nat_gateway_profile
-        refs = gateway.effective_outbound_ips if gateway is not None else None
-    elif profile is not None and outbound == "loadBalancer":
-        balancer = profile.load_balancer_profile
-        refs = balancer.effective_outbound_ips if balancer is not None else None
-    else:
-        refs = None  # its owner's NAT gateway or route: the load balancer's IPs (if any) are not where pods leave from
-    return [ref.id for ref in refs or [] if ref.id]

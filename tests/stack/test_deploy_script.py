@@ -206,6 +206,11 @@ def interrupted(bin_dir: Path, calls: Path, tmp_path: Path) -> Interrupted:
     return state
 
 
+def state_changes(calls: Path) -> list[str]:
+    """The CLI calls that would change the stack: an up, or an import of its state."""
+    return [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
+
+
 def test_deploy_stops_at_pending_operations_and_says_how_to_recover(
     project: Path, calls: Path, bin_dir: Path, tmp_path: Path, interrupted: Interrupted
 ) -> None:
@@ -214,7 +219,7 @@ def test_deploy_stops_at_pending_operations_and_says_how_to_recover(
     (cluster,) = interrupted.pending
     assert f"{cluster.urn} (interrupted while creating): exists in Azure: adopted as {cluster.id}" in result.stderr
     assert "Recover, then deploy, with one command: ./scripts/deploy.sh dev --recover" in result.stderr
-    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
+    assert state_changes(calls) == []
 
 
 def test_deploy_recover_clears_the_pending_create_and_adopts_what_exists(
@@ -258,7 +263,7 @@ def test_deploy_waits_for_a_create_azure_is_still_running(
     result = run_deploy(bin_dir, ["--recover"], project, ARM_IDS=str(tmp_path / "arm-ids"), AZ_STATE="Creating")
     assert result.returncode == 1
     assert f"error: {interrupted.pending[0].id} is still Creating in Azure" in result.stderr
-    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
+    assert state_changes(calls) == []
 
 
 def test_deploy_does_not_guess_when_azure_cannot_be_asked(
@@ -268,7 +273,7 @@ def test_deploy_does_not_guess_when_azure_cannot_be_asked(
     assert result.returncode == 1
     assert f"could not tell whether {interrupted.pending[0].id} exists: AADSTS700082" in result.stderr
     assert "Sign in (az login) and run again." in result.stderr
-    assert not [c for c in calls.read_text().splitlines() if c.startswith(("pulumi up", "pulumi stack import"))]
+    assert state_changes(calls) == []
 
 
 def test_a_second_recovery_keeps_what_an_unfinished_first_one_had_to_adopt(

@@ -99,9 +99,7 @@ def test_no_cluster_is_declared_and_every_workload_is_wired_to_the_existing_one(
         check(on_cluster)
     issuer = live_cluster(on_cluster)["oidcIssuerProfile"]["issuerURL"]
     assert {c.inputs["issuer"] for c in on_cluster.of_type(t.FEDERATED_CREDENTIAL)} == {issuer}
-    (acr_pull,) = [
-        a for a in on_cluster.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)
-    ]
+    (acr_pull,) = wiring.acr_pulls_of(on_cluster)
     kubelet = live_cluster(on_cluster)["identityProfile"]["kubeletidentity"]["objectId"]
     assert (acr_pull.inputs["principalId"], acr_pull.inputs["scope"]) == (kubelet, REGISTRY_ID)
 
@@ -137,9 +135,7 @@ def test_the_first_preview_knows_the_clusters_issuer_and_kubelet(on_cluster: Eva
     issuer = live_cluster(on_cluster)["oidcIssuerProfile"]["issuerURL"]
     assert {c.inputs["issuer"] for c in preview.of_type(t.FEDERATED_CREDENTIAL)} == {issuer}
     assert preview.exports["oidcIssuerUrl"] == issuer
-    (acr_pull,) = [
-        a for a in preview.of_type(t.ROLE_ASSIGNMENT) if str(a.inputs["roleDefinitionId"]).endswith(t.ACR_PULL)
-    ]
+    (acr_pull,) = wiring.acr_pulls_of(preview)
     assert acr_pull.inputs["principalId"] == live_cluster(on_cluster)["identityProfile"]["kubeletidentity"]["objectId"]
     # Nothing of the three is created, so a first preview knows where everything goes.
     known = {key: preview.exports[key] for key in ("clusterName", "clusterResourceGroupName", "registryName")}
@@ -171,7 +167,7 @@ def test_destroy_leaves_the_cluster_and_removes_what_the_stack_added_to_it(on_cl
 def test_a_kubelet_that_already_pulls_from_the_registry_is_not_granted_it_again() -> None:
     """Azure refuses a second identical assignment (409 RoleAssignmentExists); the Jobs' pulls prove the first."""
     ev = evaluate(ALL_EXISTING | THREE_WORKLOADS | {"grantKubeletAcrPull": False}, prior=cluster_exists())
-    assert [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)] == []
+    assert wiring.acr_pulls_of(ev) == []
     for check in wiring.ALL_CHECKS:
         check(ev)
 
@@ -270,14 +266,10 @@ def test_a_closed_vault_lets_in_what_the_cluster_sends_from() -> None:
 
 def test_the_kubelets_pull_grant_on_the_teams_registry_outlives_a_destroy(on_cluster: Evaluation) -> None:
     """`az aks update --attach-acr` later takes it for its own (RoleAssignmentExists counts as done)."""
-    (acr_pull,) = [
-        a for a in on_cluster.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)
-    ]
+    (acr_pull,) = wiring.acr_pulls_of(on_cluster)
     assert acr_pull.retain_on_delete
     own_registry = evaluate(EXISTING_CLUSTER | THREE_WORKLOADS, prior=cluster_exists())
-    (acr_pull,) = [
-        a for a in own_registry.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)
-    ]
+    (acr_pull,) = wiring.acr_pulls_of(own_registry)
     assert not acr_pull.retain_on_delete, "on the stack's own registry it goes with the registry"
 
 

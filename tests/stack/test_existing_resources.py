@@ -171,7 +171,7 @@ def test_the_image_goes_into_the_existing_registry_and_the_kubelet_may_pull_it(b
     build = both.named("app-image-acr-build")
     assert build.inputs["environment"]["REGISTRY_NAME"] == REGISTRY
     assert both.exports["image"].startswith(f"{REGISTRY}.azurecr.io/keyvault-reader-demo:")
-    (acr_pull,) = [a for a in both.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    (acr_pull,) = wiring.acr_pulls_of(both)
     assert acr_pull.inputs["scope"] == REGISTRY_ID
     for check in wiring.ALL_CHECKS:
         check(both)

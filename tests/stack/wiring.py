@@ -105,11 +105,16 @@ def _cluster(ev: Evaluation) -> Mapping:
     return ev.existing_cluster() or ev.one(t.CLUSTER).outputs
 
 
+def acr_pulls_of(ev: Evaluation) -> list[Registered]:
+    """The stack's AcrPull assignments (in a first preview a role may still be unknown: not AcrPull then)."""
+    return [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if str(a.inputs["roleDefinitionId"]).endswith(t.ACR_PULL)]
+
+
 def _registry(ev: Evaluation) -> Mapping:
     """The registry the image is in: the stack's own, or the existing one it only reads (existingRegistry)."""
     if ev.of_type(t.REGISTRY):
         return {"id": ev.one(t.REGISTRY).id, **ev.one(t.REGISTRY).outputs}
-    acr_pulls = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    acr_pulls = acr_pulls_of(ev)
     if acr_pulls:
         return ev.world.get(acr_pulls[0].inputs["scope"])
     # grantKubeletAcrPull false: the registry the image is built into, by name.
@@ -218,7 +223,7 @@ def check_roles(ev: Evaluation) -> None:
         role = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
         if role == t.KEY_VAULT_SECRETS_USER:
             assert assignment.inputs["principalId"] in identities, f"{assignment.name}: a data role for a stranger"
-    acr_pulls = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    acr_pulls = acr_pulls_of(ev)
     if not acr_pulls and not ev.of_type(t.CLUSTER) and not ev.of_type(t.REGISTRY):
         return  # grantKubeletAcrPull false: the team's kubelet already pulls from the team's registry
     assert len(acr_pulls) == 1, "image pull 401: nobody holds AcrPull"
@@ -255,7 +260,7 @@ def check_job_waits_for_the_chain(ev: Evaluation) -> None:
     """Explicit dependencies: no Job starts before its federation, its grants, its secret and the image; a file
     Job not before its SecretProviderClass, nor that before the API server serves the kind."""
     secrets = _secrets_by_name(ev)
-    acr_pulls = [a for a in ev.of_type(t.ROLE_ASSIGNMENT) if a.inputs["roleDefinitionId"].endswith(t.ACR_PULL)]
+    acr_pulls = acr_pulls_of(ev)
     builds = [r for r in ev.resources if r.type in (t.COMMAND, t.DOCKER_IMAGE) and r.name.startswith("app-image-")]
     build = next(b for b in builds if not b.name.endswith("registry-token"))
     for w in workloads(ev):
